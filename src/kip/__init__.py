@@ -1,0 +1,3 @@
+"""kip: Ketamine Infusion Program."""
+
+__version__ = "0.1.0"
