@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,9 +32,17 @@ def parse(text: str, origin: str) -> Protocol:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{origin}: not valid TOML: {exc}") from None
     try:
-        return Protocol.model_validate(data)
+        # Through JSON in strict mode, so `dose_mg = "4"` is an error, not a guess; TOML dates
+        # become ISO strings, which strict JSON validation accepts.
+        return Protocol.model_validate_json(json.dumps(data, default=_iso), strict=True)
     except ValidationError as exc:
         raise InputError(f"{origin}: {describe_validation_error(exc)}") from None
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot represent {type(value).__name__} in a protocol file")
 
 
 def load_file(path: Path) -> Protocol:

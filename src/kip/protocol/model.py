@@ -111,6 +111,11 @@ class Phase(Frozen):
     requires_responder: bool = Field(
         default=False, description="Only patients classified as responders enter this phase."
     )
+    continuation_check: bool = Field(
+        default=True,
+        description="The previous infusion's follow-up assessment must allow continuation "
+        "(responder relief rules) before an infusion of this phase; off for fixed courses.",
+    )
     session_minutes: int = Field(gt=0)
     start_rate: Rate
     start_rule: StartRule = StartRule.FIXED
@@ -119,7 +124,9 @@ class Phase(Frozen):
     step_interval_minutes: int | None = Field(
         default=None, gt=0, description="Minimum minutes between step-ups within a session."
     )
-    max_rate: list[Rate] = Field(min_length=1, description="Caps; after conversion the lowest wins.")
+    max_rate: list[Rate] = Field(
+        min_length=1, description="Caps; after conversion the lowest wins."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Phase:
@@ -128,7 +135,9 @@ class Phase(Frozen):
         if self.titration is not TitrationMode.NONE and self.step is None:
             raise ValueError(f"phase {self.id}: titration needs a step")
         if self.titration is TitrationMode.WITHIN_SESSION and self.step_interval_minutes is None:
-            raise ValueError(f"phase {self.id}: within-session titration needs step_interval_minutes")
+            raise ValueError(
+                f"phase {self.id}: within-session titration needs step_interval_minutes"
+            )
         return self
 
     def covers(self, infusion_number: int) -> bool:
