@@ -1,0 +1,9 @@
+"""Outcomes of the ketamine infusion program, measured the way Oh et al. (Pain Medicine 2021) did.
+
+- `kip.outcomes.stats`: the study's tests (chi-squared goodness-of-fit, Pearson, Yates, Fisher) and
+  exact binomial intervals, as pure functions over plain counts.
+- `kip.outcomes.published`: every figure the paper printed, as data, so a recomputation can say
+  which printed figure it reproduces.
+
+Nothing is imported here: `published` must stay usable without paying for a SciPy import.
+"""
