@@ -26,6 +26,7 @@ from kip.protocol.model import (
     PrnMedication,
     Protocol,
     Route,
+    normalise_term,
 )
 
 SELF_RESOLVED_SENTENCE = "If adverse events quickly self-resolved, no intervention was performed."
@@ -92,11 +93,6 @@ class AdverseEventResult(Decision):
 
 
 # --- terms and categories --------------------------------------------------------------------
-
-
-def normalise_term(term: str) -> str:
-    """The protocol's spelling of a term: lower case, runs of spaces/underscores as one '_'."""
-    return "_".join(term.replace("_", " ").lower().split())
 
 
 def is_listed(protocol: Protocol, term: str) -> bool:

@@ -13,6 +13,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+def normalise_term(term: str) -> str:
+    """The protocol's spelling of an event term: trimmed, lower case, runs of spaces/underscores
+    as one '_' (so "  Respiratory   depression " is `respiratory_depression`)."""
+    return "_".join(term.replace("_", " ").lower().split())
+
+
 class Frozen(BaseModel):
     """Base for protocol parts: immutable and strict about unknown keys, so a typo is an error."""
 
@@ -139,6 +145,10 @@ class Phase(Frozen):
                 f"phase {self.id}: within-session titration needs step_interval_minutes"
             )
         return self
+
+    def rule_key(self, key: str) -> str:
+        """The dotted key of one of this phase's entries, e.g. `phases.first.max_rate`."""
+        return f"phases.{self.id}.{key}"
 
     def covers(self, infusion_number: int) -> bool:
         upper = self.last_infusion if self.last_infusion is not None else infusion_number
@@ -378,7 +388,7 @@ class Protocol(Frozen):
 
     def event_rule(self, term: str) -> EventRule | None:
         """The rule for a listed term, or the protocol's rule for unlisted terms (if any)."""
-        key = term.strip().lower().replace(" ", "_")
+        key = normalise_term(term)
         listed = next((e for e in self.adverse_events.events if e.term == key), None)
         return listed or self.adverse_events.unknown_event
 
