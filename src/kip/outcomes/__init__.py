@@ -4,6 +4,8 @@
   exact binomial intervals, as pure functions over plain counts.
 - `kip.outcomes.published`: every figure the paper printed, as data, so a recomputation can say
   which printed figure it reproduces.
+- `kip.outcomes.dataset`: the analysis dataset's tables and columns as data, with row validation
+  (docs/analysis-dataset.md).
 
 Nothing is imported here: `published` must stay usable without paying for a SciPy import.
 """
