@@ -16,8 +16,13 @@ run: $(STAMP)
 	$(BIN)/kip protocol show mskcc-2021
 	$(BIN)/kip protocol plan examples/plan-infusion-2.json
 
+# Every database test runs twice: on SQLite, then on PostgreSQL (127.0.0.1:5432).
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/kip
+
 test: $(STAMP)
+	scripts/postgres-up
 	$(BIN)/python -m pytest -q
+	KIP_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -m django_db
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

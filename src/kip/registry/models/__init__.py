@@ -1,0 +1,31 @@
+"""The registry's models, one module per concern."""
+
+from kip.registry.models.followups import FollowUp, ResponseDecision, ServiceInterruption
+from kip.registry.models.infusions import (
+    AdverseEvent,
+    CheckResult,
+    Infusion,
+    MedicationDose,
+    TitrationStep,
+    VitalSigns,
+)
+from kip.registry.models.patients import AdjuvantChange, AdjuvantMedication, Enrolment, Patient
+from kip.registry.models.sites import Membership, Site
+
+__all__ = [
+    "AdjuvantChange",
+    "AdjuvantMedication",
+    "AdverseEvent",
+    "CheckResult",
+    "Enrolment",
+    "FollowUp",
+    "Infusion",
+    "MedicationDose",
+    "Membership",
+    "Patient",
+    "ResponseDecision",
+    "ServiceInterruption",
+    "Site",
+    "TitrationStep",
+    "VitalSigns",
+]

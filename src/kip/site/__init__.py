@@ -1,0 +1,1 @@
+"""The Django project that serves kip: settings, URLs, WSGI entry point."""

@@ -1,0 +1,60 @@
+"""Database settings from one URL, so SQLite (the default) and PostgreSQL are a setting apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+DEFAULT_URL = "sqlite:///var/kip.sqlite3"
+
+# Why these SQLite options: WAL lets readers run beside the writer; busy_timeout waits instead of
+# failing on a locked database; "immediate" takes the write lock at BEGIN, so a transaction that
+# reads then writes cannot fail with SQLITE_BUSY halfway (see shared reference: SQLite).
+SQLITE_INIT = "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
+
+
+class DatabaseUrlError(ValueError):
+    pass
+
+
+def from_url(url: str) -> dict[str, Any]:
+    """Django's DATABASES['default'] for `sqlite:///path` or `postgresql://user@host:port/name`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path.removeprefix("/")) if parsed.netloc == "" else ""
+        if not path:
+            raise DatabaseUrlError(
+                f"KIP_DATABASE_URL: {url!r} names no file (use sqlite:///relative/path.sqlite3 "
+                "or sqlite:////absolute/path.sqlite3)"
+            )
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": SQLITE_INIT,
+            },
+            "TEST": {"NAME": None},
+        }
+    if parsed.scheme in {"postgres", "postgresql"}:
+        name = parsed.path.removeprefix("/")
+        if not name:
+            raise DatabaseUrlError(f"KIP_DATABASE_URL: {url!r} names no database")
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(name),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 60,
+        }
+    raise DatabaseUrlError(
+        f"KIP_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
+    )
