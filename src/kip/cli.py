@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from kip import __version__
+from kip.cli_outcomes import reproduce_command
 from kip.cli_protocol import protocol_app
 from kip.protocol.errors import InputError
 
@@ -32,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(protocol_app, name="protocol")
+app.command("reproduce")(reproduce_command)
 
 
 def _print_version(value: bool) -> None:
