@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -54,6 +55,8 @@ def from_url(url: str) -> dict[str, Any]:
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
             "CONN_MAX_AGE": 60,
+            # One test database per test process, so two test runs on one server never collide.
+            "TEST": {"NAME": f"test_{unquote(name)}_{os.getpid()}"},
         }
     raise DatabaseUrlError(
         f"KIP_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
