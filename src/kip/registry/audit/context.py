@@ -25,9 +25,7 @@ _current: ContextVar[AuditContext | None] = ContextVar("kip_audit_context", defa
 
 
 @contextmanager
-def audit_context(
-    user: User, reason: str = "", source: str = "app"
-) -> Iterator[AuditContext]:
+def audit_context(user: User, reason: str = "", source: str = "app") -> Iterator[AuditContext]:
     ctx = AuditContext(user=user, reason=reason.strip(), source=source)
     token = _current.set(ctx)
     try:
