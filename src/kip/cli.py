@@ -18,6 +18,8 @@ import typer
 from kip import __version__
 from kip.cli_outcomes import reproduce_command
 from kip.cli_protocol import protocol_app
+from kip.cli_registry import audit_app
+from kip.cli_web import init, serve
 from kip.protocol.errors import InputError
 
 EXIT_INPUT = 2
@@ -33,7 +35,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(audit_app, name="audit")
 app.command("reproduce")(reproduce_command)
+app.command("init")(init)
+app.command("serve")(serve)
 
 
 def _print_version(value: bool) -> None:

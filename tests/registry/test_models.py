@@ -20,11 +20,12 @@ from kip.registry.models import (
 )
 from kip.registry.models.followups import FollowUp
 
-pytestmark = pytest.mark.django_db
+# Every clinical write needs an author (the audit trail refuses one without): tests write as one.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("audited")]
 
 
 @pytest.fixture
-def site() -> Site:
+def site(audited: object) -> Site:
     return Site.objects.create(code="main", name="Main infusion center")
 
 

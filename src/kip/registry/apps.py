@@ -8,3 +8,8 @@ class RegistryConfig(AppConfig):
     label = "registry"
     verbose_name = "kip registry"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kip.registry.audit import recorder
+
+        recorder.connect()

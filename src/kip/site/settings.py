@@ -36,14 +36,18 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "kip.registry",
+    "kip.clinic",
 ]
 
 MIDDLEWARE = [
+    # First, so that every response (errors, redirects, static files included) gets the headers.
+    "kip.clinic.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kip.clinic.security.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -61,6 +65,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kip.clinic.context.clinic",
             ],
         },
     },
@@ -95,9 +100,39 @@ STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# Shared by every server process (gunicorn workers), so login throttling counts across them;
+# `kip init` and Django's test database setup create the table (createcachetable).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "kip_cache",
+    }
+}
+
+# Security (OWASP ASVS 5.0; shared reference "Privacy, audit and security").
+SESSION_COOKIE_NAME = "kip_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Enforced by kip.clinic.security.SessionTimeoutMiddleware; the cookie age is only a backstop.
+KIP_IDLE_TIMEOUT_SECONDS = int(os.environ.get("KIP_IDLE_TIMEOUT_SECONDS", 15 * 60))
+KIP_ABSOLUTE_TIMEOUT_SECONDS = int(os.environ.get("KIP_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600))
+SESSION_COOKIE_AGE = KIP_ABSOLUTE_TIMEOUT_SECONDS
+# Failed sign-ins per username and client address within the window before sign-in is refused.
+KIP_LOGIN_MAX_FAILURES = 5
+KIP_LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+# htmx sends the token in a header taken from the page, so no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Django sends HSTS only on HTTPS responses, so a year is safe as the default.
+SECURE_HSTS_SECONDS = int(os.environ.get("KIP_HSTS_SECONDS", 365 * 24 * 3600))
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto and mark the cookies secure.
+if os.environ.get("KIP_TLS_PROXY") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("KIP_SECURE_COOKIES") == "1" or (
+    os.environ.get("KIP_TLS_PROXY") == "1"
+)

@@ -1,5 +1,6 @@
-"""The registry's models, one module per concern."""
+"""The registry's models, one module per concern (the audit entry lives with the audit trail)."""
 
+from kip.registry.audit.models import AuditEntry
 from kip.registry.models.followups import FollowUp, ResponseDecision, ServiceInterruption
 from kip.registry.models.infusions import (
     AdverseEvent,
@@ -16,6 +17,7 @@ __all__ = [
     "AdjuvantChange",
     "AdjuvantMedication",
     "AdverseEvent",
+    "AuditEntry",
     "CheckResult",
     "Enrolment",
     "FollowUp",

@@ -1,0 +1,106 @@
+"""Who is calling: a signed token, HTTP Basic, or the browser's session (with CSRF). Each route's
+auth also carries the action the route needs (from access.ROUTES), so an authenticated user who
+holds that action at no site is refused with 403 before the route runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.core import signing
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+from ninja.errors import HttpError
+from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
+from ninja.utils import check_csrf
+
+from kip.registry import access
+from kip.registry.access import Action
+
+TOKEN_SALT = "kip.api.token"
+TOKEN_MAX_AGE_SECONDS = 8 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class Forbidden(HttpError):
+    def __init__(self, action: Action) -> None:
+        super().__init__(403, f"your role allows {action.value} at none of your sites")
+        self.action = action
+
+
+def make_token(user: User) -> str:
+    # The session hash changes with the password, so a new password voids old tokens.
+    return signing.dumps({"u": user.pk, "h": user.get_session_auth_hash()}, salt=TOKEN_SALT)
+
+
+def user_from_token(token: str) -> User | None:
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = User.objects.filter(pk=data["u"], is_active=True).first()
+    if user is None or not constant_time_compare(str(data.get("h")), user.get_session_auth_hash()):
+        return None
+    return user
+
+
+def _permit(user: User | None, action: Action | None) -> User | None:
+    if user is None:
+        return None
+    if action is not None and not access.sites_for(user, action).exists():
+        raise Forbidden(action)
+    return user
+
+
+class TokenAuth(HttpBearer):
+    def __init__(self, action: Action | None) -> None:
+        super().__init__()
+        self.action = action
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return _permit(user_from_token(token), self.action)
+
+
+class BasicAuth(HttpBasicAuth):
+    def __init__(self, action: Action | None) -> None:
+        super().__init__()
+        self.action = action
+
+    def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
+        user = authenticate(request, username=username, password=password)
+        return _permit(user if isinstance(user, User) else None, self.action)
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's Django session; CSRF is checked only once the session is known to be
+    signed in, so an anonymous call gets 401, not a CSRF 403."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self, action: Action | None) -> None:
+        super().__init__(csrf=False)
+        self.action = action
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+            raise HttpError(403, "CSRF check failed")
+        return _permit(user, self.action)
+
+
+def auth_for(action: Action | None) -> list[Any]:
+    return [TokenAuth(action), BasicAuth(action), SessionAuth(action)]
+
+
+def user_of(request: HttpRequest) -> User:
+    """The user the route's auth accepted."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise HttpError(401, "not signed in")
+    return user

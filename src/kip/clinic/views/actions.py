@@ -1,0 +1,307 @@
+"""The flowsheet's and the patient page's write forms. Each calls one service; the services apply
+the protocol (hard and soft limits, PRN caps, required checks) and write the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from kip.clinic import forms, guards
+from kip.clinic.views.flowsheet import flowsheet_context
+from kip.protocol.model import PhysicianOption
+from kip.registry.access import Action
+from kip.registry.models import AdverseEvent
+from kip.registry.models.choices import CheckStatus, Resolution
+from kip.registry.services import events, planning, sessions
+from kip.registry.services.errors import NotFound, ServiceError
+
+Outcome = str  # the message shown after a successful write
+
+
+def _flowsheet_after(
+    request: HttpRequest, infusion_pk: int, form: str, write: Callable[[User], Outcome]
+) -> HttpResponse:
+    """Run one write; on success back to the flowsheet (post/redirect/get), on refusal the
+    flowsheet again with the service's reason beside the form and the values as typed."""
+    user = guards.user_of(request)
+    # Another site's id is a 404 before any field is read, whatever the form holds.
+    guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
+    try:
+        outcome = write(user)
+    except NotFound:
+        raise Http404("no such record at your sites") from None
+    except (ServiceError, forms.FieldError) as exc:
+        infusion = guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
+        context = flowsheet_context(request, infusion)
+        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        context |= {"errors": {form: message}, "posted": request.POST, "posted_form": form}
+        return render(request, "clinic/flowsheet.html", context, status=422)
+    messages.success(request, outcome)
+    return HttpResponseRedirect(reverse("flowsheet", args=[infusion_pk]) + f"#{form}")
+
+
+def _n(value: Any) -> str:
+    """10.0 as 10, 12.5 as 12.5: numbers as a nurse writes them."""
+    return f"{float(value):g}"
+
+
+def _minute(data: Any) -> float:
+    value = forms.decimal(data, "minute", required=True)
+    assert value is not None
+    return float(value)
+
+
+@require_POST
+def check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        sessions.check_in(
+            user,
+            pk,
+            weight_kg=forms.decimal(data, "weight_kg"),
+            baseline_nprs=forms.integer(data, "baseline_nprs"),
+            baseline_function=forms.text(data, "baseline_function", 200),
+            baseline_satisfaction=forms.text(data, "baseline_satisfaction", 200),
+            baseline_analgesics=forms.text(data, "baseline_analgesics"),
+        )
+        return "Checked in: baseline recorded."
+
+    return _flowsheet_after(request, pk, "checkin", write)
+
+
+@require_POST
+def record_check(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        status = data.get("status", "")
+        if status not in CheckStatus.values:
+            raise forms.FieldError("status", "passed or failed")
+        check_id = forms.text(data, "check_id", 64)
+        sessions.record_check(
+            user,
+            pk,
+            check_id,
+            CheckStatus(status),
+            note=forms.text(data, "note", 200),
+            reason=forms.text(data, "reason"),
+        )
+        return f"Check recorded: {check_id} {status}."
+
+    return _flowsheet_after(request, pk, "checks", write)
+
+
+@require_POST
+def premedicate(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        drug = forms.text(data, "drug", 64)
+        dose = sessions.give_premedication(user, pk, drug, minute=_minute(data))
+        return f"Premedication given: {dose.drug} {_n(dose.dose_mg)} mg {dose.route}."
+
+    return _flowsheet_after(request, pk, "premedication", write)
+
+
+@require_POST
+def start(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(user: User) -> Outcome:
+        sessions.start_infusion(user, pk)
+        return "Infusion started: minute 0 is now. Set the start rate."
+
+    return _flowsheet_after(request, pk, "rate", write)
+
+
+@require_POST
+def set_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        rate = forms.decimal(data, "rate_mg_per_h", required=True)
+        assert rate is not None
+        infusion = guards.infusion_or_404(request, pk, Action.RUN_INFUSION)
+        approving = forms.checkbox(data, "approve")
+        if approving and not guards.can_at(request, Action.APPROVE_DEVIATION, infusion.patient):
+            raise forms.FieldError("approve", "only a physician at this site can approve")
+        recorded = sessions.record_rate(
+            user,
+            pk,
+            _minute(data),
+            float(rate),
+            # The approver is the signed-in physician, never a name picked from a list.
+            approved_by_id=user.pk if approving else None,
+            reason=forms.text(data, "reason"),
+        )
+        step = recorded.step
+        note = " (soft-limit deviation, approved)" if step.approved_by_id else ""
+        return f"Rate {_n(step.rate_mg_per_h)} mg/h from minute {_n(step.minute)}{note}."
+
+    return _flowsheet_after(request, pk, "rate", write)
+
+
+@require_POST
+def vitals(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        temperature = forms.decimal(data, "temperature_c")
+        recorded = sessions.record_vitals(
+            user,
+            pk,
+            _minute(data),
+            temperature_c=None if temperature is None else float(temperature),
+            systolic_mmhg=forms.integer(data, "systolic_mmhg"),
+            diastolic_mmhg=forms.integer(data, "diastolic_mmhg"),
+            heart_rate_bpm=forms.integer(data, "heart_rate_bpm"),
+            spo2_pct=forms.integer(data, "spo2_pct"),
+            respiratory_rate=forms.integer(data, "respiratory_rate"),
+        )
+        triggered = recorded.next.events_triggered_by_vitals if recorded.next else []
+        alert = f" Alert: {', '.join(triggered)}: report the event." if triggered else ""
+        return f"Vitals at minute {_n(recorded.vitals.minute)} recorded.{alert}"
+
+    return _flowsheet_after(request, pk, "vitals", write)
+
+
+@require_POST
+def adverse_event(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        reported = events.report_adverse_event(
+            user,
+            pk,
+            forms.text(data, "term", 64),
+            _minute(data),
+            can_take_oral=not forms.checkbox(data, "cannot_take_oral"),
+            self_resolved=forms.checkbox(data, "self_resolved"),
+            note=forms.text(data, "note"),
+        )
+        r = reported.response
+        said = {
+            "prn": "give the as-needed medication below",
+            "physician_evaluation": "a physician must evaluate",
+            "stop": "stop the infusion",
+            "none": "self-resolved, no intervention",
+        }[r.response.value]
+        titration = {"continue": "continues", "hold": "on hold", "stop": "stopped"}.get(
+            r.infusion_action.value, r.infusion_action.value
+        )
+        return f"{r.event.capitalize()} recorded. Protocol: {said}; titration {titration}."
+
+    return _flowsheet_after(request, pk, "events", write)
+
+
+def _event_infusion(request: HttpRequest, event_pk: int, action: Action) -> int:
+    """The infusion of an event at the user's sites (404 otherwise)."""
+    event = (
+        AdverseEvent.objects.filter(
+            pk=event_pk, infusion__patient__in=guards.patients(request, action)
+        )
+        .values_list("infusion_id", flat=True)
+        .first()
+    )
+    if event is None:
+        raise Http404("no such adverse event at your sites")
+    return event
+
+
+@require_POST
+def give_prn(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+    infusion_pk = _event_infusion(request, pk, Action.RUN_INFUSION)
+
+    def write(user: User) -> Outcome:
+        given = events.give_prn(
+            user,
+            pk,
+            forms.text(data, "prn_id", 64),
+            _minute(data),
+            can_take_oral=not forms.checkbox(data, "cannot_take_oral"),
+        )
+        d = given.dose
+        return f"PRN given: {d.drug} {_n(d.dose_mg)} mg {d.route} at minute {_n(d.minute)}."
+
+    return _flowsheet_after(request, infusion_pk, "events", write)
+
+
+@require_POST
+def decide_event(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+    infusion_pk = _event_infusion(request, pk, Action.APPROVE_DEVIATION)
+
+    def write(user: User) -> Outcome:
+        raw = data.get("decision", "")
+        if raw not in {o.value for o in PhysicianOption}:
+            raise forms.FieldError("decision", "choose one of the options")
+        decided = events.physician_decision(
+            user, pk, PhysicianOption(raw), note=forms.text(data, "note")
+        )
+        return f"Physician decision for {decided.event.term}: {raw.replace('_', ' ')}."
+
+    return _flowsheet_after(request, infusion_pk, "events", write)
+
+
+@require_POST
+def resolve_event(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+    infusion_pk = _event_infusion(request, pk, Action.RUN_INFUSION)
+
+    def write(user: User) -> Outcome:
+        raw = data.get("resolution", "")
+        if raw not in Resolution.values or raw == Resolution.ONGOING:
+            raise forms.FieldError("resolution", "choose how it resolved")
+        event = events.resolve_adverse_event(user, pk, _minute(data), Resolution(raw))
+        return f"{event.term.capitalize()} resolved: {event.get_resolution_display().lower()}."
+
+    return _flowsheet_after(request, infusion_pk, "events", write)
+
+
+@require_POST
+def end(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        max_rate = forms.decimal(data, "max_rate_tolerated")
+        ended = sessions.end_infusion(
+            user,
+            pk,
+            stopped_early=forms.checkbox(data, "stopped_early"),
+            max_rate_tolerated=None if max_rate is None else float(max_rate),
+            note=forms.text(data, "note"),
+        )
+        calls = ", ".join(f"{f.get_kind_display()} {f.due_on:%Y-%m-%d}" for f in ended.follow_ups)
+        return f"Infusion ended. Follow-ups scheduled: {calls or 'none'}."
+
+    return _flowsheet_after(request, pk, "end", write)
+
+
+@require_POST
+def schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Schedule the patient's next infusion on a date, when the plan allows it."""
+    data = request.POST
+    user = guards.user_of(request)
+    guards.patient_or_404(request, pk, Action.RUN_INFUSION)  # before reading the form
+    try:
+        on_date = forms.day(data, "on_date", required=True)
+        assert on_date is not None
+        scheduled = planning.schedule_infusion(
+            user, pk, on_date, weight_kg=forms.decimal(data, "weight_kg")
+        )
+    except NotFound:
+        raise Http404("no such patient at your sites") from None
+    except (ServiceError, forms.FieldError) as exc:
+        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        messages.error(request, f"Not scheduled: {message}")
+        return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
+    inf = scheduled.infusion
+    messages.success(request, f"Infusion {inf.number} scheduled for {inf.planned_on:%Y-%m-%d}.")
+    return HttpResponseRedirect(reverse("flowsheet", args=[inf.pk]))

@@ -1,0 +1,90 @@
+"""What every service shares: who may act on which object, and how a write is wrapped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from kip.protocol import loader
+from kip.protocol.errors import InputError
+from kip.protocol.model import Protocol
+from kip.registry import access
+from kip.registry.access import Action
+from kip.registry.audit import audit_context
+from kip.registry.models import AdverseEvent, FollowUp, Infusion, Patient, Site
+from kip.registry.services.errors import NotFound, PermissionDenied, from_input_error
+
+Source = Literal["app", "api", "cli", "import", "demo"]
+
+
+def require(user: User, action: Action, site: Site, *, field: str) -> None:
+    """Deny by default. A site the user has no role at is reported as not found, so an id from
+    another site cannot be told apart from an id that does not exist."""
+    if not access.roles_at(user, site):
+        raise NotFound(field, "access.site", "not found")
+    if not access.can(user, action, site):
+        raise PermissionDenied(
+            field, f"access.{action.value}", f"your role at this site does not allow {action.value}"
+        )
+
+
+@contextmanager
+def writing(user: User, reason: str, source: Source) -> Iterator[None]:
+    """One transaction with its author and reason, so the audit rows commit with the data."""
+    with transaction.atomic(), audit_context(user, reason=reason, source=source):
+        yield
+
+
+def protocol_of(protocol_id: str) -> Protocol:
+    try:
+        return loader.load(protocol_id)
+    except InputError as exc:
+        raise from_input_error(exc) from None
+
+
+def get_patient(user: User, patient_id: int, action: Action) -> Patient:
+    patient = Patient.objects.select_related("site").filter(pk=patient_id).first()
+    if patient is None or patient.archived_at is not None:
+        raise NotFound("patient_id", "registry.patient", "not found")
+    require(user, action, patient.site, field="patient_id")
+    return patient
+
+
+def get_infusion(user: User, infusion_id: int, action: Action) -> Infusion:
+    infusion = (
+        Infusion.objects.select_related("patient__site", "enrolment")
+        .filter(pk=infusion_id, patient__archived_at__isnull=True)
+        .first()
+    )
+    if infusion is None:
+        raise NotFound("infusion_id", "registry.infusion", "not found")
+    require(user, action, infusion.patient.site, field="infusion_id")
+    return infusion
+
+
+def get_adverse_event(user: User, event_id: int, action: Action) -> AdverseEvent:
+    event = (
+        AdverseEvent.objects.select_related("infusion__patient__site", "infusion__enrolment")
+        .filter(pk=event_id, infusion__patient__archived_at__isnull=True)
+        .first()
+    )
+    if event is None:
+        raise NotFound("adverse_event_id", "registry.adverse_event", "not found")
+    require(user, action, event.infusion.patient.site, field="adverse_event_id")
+    return event
+
+
+def get_follow_up(user: User, follow_up_id: int, action: Action) -> FollowUp:
+    follow_up = (
+        FollowUp.objects.select_related("infusion__patient__site", "infusion__enrolment")
+        .filter(pk=follow_up_id, infusion__patient__archived_at__isnull=True)
+        .first()
+    )
+    if follow_up is None:
+        raise NotFound("follow_up_id", "registry.follow_up", "not found")
+    require(user, action, follow_up.infusion.patient.site, field="follow_up_id")
+    return follow_up

@@ -1,0 +1,268 @@
+"""Registry rows as engine requests. The only place that maps models to `kip.protocol` inputs, so
+the pages, the API and the services all ask the engine the same question."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.db.models import Q
+from pydantic import BaseModel, ValidationError
+
+from kip.protocol import classify, plan, titrate
+from kip.protocol.adverse import GivenDose
+from kip.protocol.common import Patient as EnginePatient
+from kip.protocol.common import Sex, Vitals
+from kip.protocol.errors import describe_validation_error
+from kip.protocol.model import PhysicianOption, Route
+from kip.protocol.session import RateChange
+from kip.registry.models import (
+    AdverseEvent,
+    CheckResult,
+    Enrolment,
+    FollowUp,
+    Infusion,
+    MedicationDose,
+    Patient,
+    ServiceInterruption,
+    TitrationStep,
+    VitalSigns,
+)
+from kip.registry.models.choices import (
+    DoseKind,
+    FollowUpKind,
+    FollowUpStatus,
+    InfusionStatus,
+    Resolution,
+)
+from kip.registry.services.errors import ServiceError
+
+M = TypeVar("M", bound=BaseModel)
+
+# Infusions that were given (a stopped one was given too); they are the engine's history.
+GIVEN = (InfusionStatus.COMPLETED, InfusionStatus.STOPPED)
+# Follow-ups that assess response; interruption calls record the pause, not a response.
+ASSESSING = (FollowUpKind.CALL_24H, FollowUpKind.CLINIC_VISIT)
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """An engine request from registry values; a value the engine refuses becomes a ServiceError."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        line = describe_validation_error(exc)
+        field, _, message = line.partition(": ")
+        raise ServiceError(field, "protocol.input", message or line) from None
+
+
+def num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def patient_input(
+    patient: Patient, on_date: date, weight_kg: Decimal | None = None
+) -> EnginePatient:
+    weight = weight_kg if weight_kg is not None else patient.weight_kg
+    return build(
+        EnginePatient,
+        sex=Sex(patient.sex),
+        age_years=patient.age_on(on_date),
+        weight_kg=num(weight),
+        premenopausal=patient.premenopausal,
+        conditions=patient.conditions,
+    )
+
+
+def given_infusions(patient: Patient, before_number: int | None = None) -> list[Infusion]:
+    """Infusions given to the patient, oldest first; before `before_number` when it is set."""
+    rows = Infusion.objects.filter(patient=patient, status__in=GIVEN)
+    if before_number is not None:
+        rows = rows.filter(number__lt=before_number)
+    return list(rows.order_by("number"))
+
+
+def infusion_day(infusion: Infusion) -> date:
+    """The day the infusion is (or was) given: the day it was planned for. Its clock times are
+    kept apart (started_at, ended_at), so records entered after the fact keep their own day."""
+    return infusion.planned_on
+
+
+def assessment_of(follow_up: FollowUp, infusion_number: int) -> classify.Assessment:
+    """A recorded follow-up as the engine's assessment of the infusion it follows."""
+    return build(
+        classify.Assessment,
+        infusion_number=infusion_number,
+        baseline_nprs=follow_up.infusion.baseline_nprs,
+        nprs=follow_up.nprs,
+        qualifier=follow_up.qualifier or None,
+        functional_improvement=follow_up.functional_improvement,
+        analgesics_reduced=follow_up.analgesics_reduced,
+        relief_hours=num(follow_up.relief_hours),
+        relief_ongoing=follow_up.relief_ongoing,
+    )
+
+
+def assessments(history: list[Infusion]) -> list[classify.Assessment]:
+    """Done follow-ups of the given infusions, the 24-hour call before the clinic visit so that
+    plan takes the visit as the latest word on an infusion."""
+    position = {inf.pk: i + 1 for i, inf in enumerate(history)}
+    rows = FollowUp.objects.select_related("infusion").filter(
+        infusion_id__in=position, status=FollowUpStatus.DONE, kind__in=ASSESSING
+    )
+    order = {FollowUpKind.CALL_24H: 0, FollowUpKind.CLINIC_VISIT: 1}
+    done = sorted(
+        rows,
+        key=lambda f: (position[f.infusion_id], order[FollowUpKind(f.kind)], f.done_on, f.pk),
+    )
+    return [assessment_of(f, position[f.infusion_id]) for f in done]
+
+
+def interruptions_for(patient: Patient) -> list[ServiceInterruption]:
+    return list(
+        ServiceInterruption.objects.filter(Q(site__isnull=True) | Q(site=patient.site_id)).order_by(
+            "starts_on", "pk"
+        )
+    )
+
+
+def interruption_inputs(patient: Patient) -> list[plan.ServiceInterruption]:
+    return [
+        build(plan.ServiceInterruption, start=s.starts_on, end=s.ends_on, reason=s.reason)
+        for s in interruptions_for(patient)
+    ]
+
+
+def enrolment_end(patient: Patient) -> plan.EnrolmentEnd | None:
+    """The end of the latest enrolment, when no enrolment is open."""
+    if Enrolment.objects.filter(patient=patient, ended_on__isnull=True).exists():
+        return None
+    last = Enrolment.objects.filter(patient=patient).order_by("-started_on", "-pk").first()
+    if last is None or last.ended_on is None:
+        return None
+    return build(
+        plan.EnrolmentEnd, date=last.ended_on, reason=last.get_end_reason_display() or "ended"
+    )
+
+
+def check_results(infusion: Infusion | None) -> dict[str, plan.CheckStatus]:
+    if infusion is None:
+        return {}
+    return {
+        c.check_id: plan.CheckStatus(c.status)
+        for c in CheckResult.objects.filter(infusion=infusion)
+    }
+
+
+def plan_request(
+    patient: Patient, on_date: date, infusion: Infusion | None = None, protocol_id: str = ""
+) -> plan.PlanRequest:
+    """Plan's question for the patient's next infusion on `on_date`, or for `infusion` itself."""
+    history = given_infusions(patient, infusion.number if infusion else None)
+    weight = infusion.weight_kg if infusion is not None else None
+    return build(
+        plan.PlanRequest,
+        protocol=protocol_id or (infusion.protocol_id if infusion else "mskcc-2021"),
+        on_date=on_date,
+        patient=patient_input(patient, on_date, weight),
+        history=[
+            build(
+                plan.PriorInfusion,
+                date=infusion_day(inf),
+                max_rate_mg_per_h=num(inf.max_rate_mg_per_h),
+            )
+            for inf in history
+        ],
+        assessments=assessments(history),
+        check_results=check_results(infusion),
+        service_interruptions=interruption_inputs(patient),
+        enrolment_end=enrolment_end(patient),
+    )
+
+
+def rate_history(infusion: Infusion, up_to_minute: float | None = None) -> list[RateChange]:
+    steps = TitrationStep.objects.filter(infusion=infusion).order_by("minute", "pk")
+    return [
+        build(RateChange, minute=float(s.minute), rate_mg_per_h=float(s.rate_mg_per_h))
+        for s in steps
+        if up_to_minute is None or float(s.minute) <= up_to_minute
+    ]
+
+
+def vitals_input(row: VitalSigns) -> Vitals:
+    return build(
+        Vitals,
+        minute=float(row.minute),
+        temperature_c=num(row.temperature_c),
+        systolic_mmhg=None if row.systolic_mmhg is None else float(row.systolic_mmhg),
+        diastolic_mmhg=None if row.diastolic_mmhg is None else float(row.diastolic_mmhg),
+        heart_rate_bpm=None if row.heart_rate_bpm is None else float(row.heart_rate_bpm),
+        spo2_pct=None if row.spo2_pct is None else float(row.spo2_pct),
+        respiratory_rate=None if row.respiratory_rate is None else float(row.respiratory_rate),
+    )
+
+
+def latest_vitals(infusion: Infusion, up_to_minute: float) -> Vitals | None:
+    row = (
+        VitalSigns.objects.filter(infusion=infusion, minute__lte=Decimal(str(up_to_minute)))
+        .order_by("-minute", "-pk")
+        .first()
+    )
+    return None if row is None else vitals_input(row)
+
+
+def active_events(infusion: Infusion) -> list[AdverseEvent]:
+    return list(
+        AdverseEvent.objects.filter(infusion=infusion, resolution=Resolution.ONGOING).order_by(
+            "onset_minute", "pk"
+        )
+    )
+
+
+def given_doses(infusion: Infusion, up_to_minute: float) -> list[GivenDose]:
+    rows = MedicationDose.objects.filter(
+        infusion=infusion, minute__lte=Decimal(str(up_to_minute))
+    ).order_by("minute", "pk")
+    return [
+        build(
+            GivenDose,
+            drug=d.drug,
+            route=Route(d.route),
+            dose_mg=float(d.dose_mg),
+            minute=float(d.minute),
+            premedication=d.kind == DoseKind.PREMEDICATION,
+        )
+        for d in rows
+    ]
+
+
+def titrate_request(
+    infusion: Infusion,
+    elapsed_minutes: float,
+    *,
+    proposed_rate: float | None = None,
+    start_rate: float | None = None,
+) -> titrate.TitrateRequest:
+    """Titrate's question for the session as stored, at `elapsed_minutes`."""
+    events = active_events(infusion)
+    decided = [e for e in events if e.physician_decision]
+    decision = decided[-1] if decided else None
+    weight = infusion.weight_kg if infusion.weight_kg is not None else infusion.patient.weight_kg
+    return build(
+        titrate.TitrateRequest,
+        protocol=infusion.protocol_id,
+        infusion_number=infusion.number,
+        patient_weight_kg=num(weight),
+        elapsed_minutes=elapsed_minutes,
+        rate_history=rate_history(infusion, elapsed_minutes),
+        active_adverse_events=[e.term for e in events],
+        physician_decision=PhysicianOption(decision.physician_decision) if decision else None,
+        # The registry keeps no minute for the decision itself (see the service report); the
+        # event's onset is the rate a reduction is measured from, and it never ratchets down.
+        physician_decision_minute=min(float(decision.onset_minute), elapsed_minutes)
+        if decision
+        else None,
+        vitals=latest_vitals(infusion, elapsed_minutes),
+        start_rate_mg_per_h=start_rate,
+        proposed_rate_mg_per_h=proposed_rate,
+    )

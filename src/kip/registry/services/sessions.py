@@ -1,0 +1,413 @@
+"""An infusion session: check-in, pre-infusion checks, premedication, start, rates, vitals, end.
+
+Rates are classified by kip.protocol.titrate (which uses kip.protocol.rate_check), the next step is
+titrate.decide on the stored log, and the follow-ups come from the plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth.models import User
+from django.db.models import Max
+from django.utils import timezone
+
+from kip.protocol import plan, titrate
+from kip.protocol.common import Vitals
+from kip.protocol.errors import InputError
+from kip.protocol.model import FollowUpKind as ProtocolFollowUpKind
+from kip.protocol.rate_check import Classification, ProposedRate
+from kip.registry import access
+from kip.registry.access import Action
+from kip.registry.models import (
+    AdverseEvent,
+    CheckResult,
+    FollowUp,
+    Infusion,
+    MedicationDose,
+    TitrationStep,
+    VitalSigns,
+)
+from kip.registry.models.choices import (
+    CheckStatus,
+    DoseKind,
+    FollowUpKind,
+    InfusionStatus,
+    RateClassification,
+)
+from kip.registry.services import engine_io
+from kip.registry.services.common import Source, get_infusion, protocol_of, writing
+from kip.registry.services.errors import (
+    Conflict,
+    PermissionDenied,
+    ServiceError,
+    from_input_error,
+)
+from kip.registry.services.planning import decide_plan
+
+# Minutes are kept to a tenth (the registry's precision); a session is never longer than a day
+# here, so a larger minute is a typing slip.
+MAX_MINUTE = Decimal(1440)
+BEFORE_START = (InfusionStatus.PLANNED, InfusionStatus.CHECKED_IN)
+FOLLOW_UP_KIND = {
+    ProtocolFollowUpKind.PHONE: FollowUpKind.CALL_24H,
+    ProtocolFollowUpKind.CLINIC: FollowUpKind.CLINIC_VISIT,
+}
+
+
+@dataclass(frozen=True)
+class RateRecorded:
+    step: TitrationStep
+    proposed: ProposedRate
+    next: titrate.TitrateResult
+
+
+@dataclass(frozen=True)
+class VitalsRecorded:
+    vitals: VitalSigns
+    next: titrate.TitrateResult | None
+
+
+@dataclass(frozen=True)
+class Ended:
+    infusion: Infusion
+    follow_ups: list[FollowUp]
+
+
+def tenths(value: float | Decimal, field: str, rule: str, low: Decimal, high: Decimal) -> Decimal:
+    """`value` as a Decimal to one decimal place, or a ServiceError: rounding a rate or a minute
+    silently would store a value the engine never checked."""
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ServiceError(field, rule, "not a number") from None
+    if not d.is_finite() or d != d.quantize(Decimal("0.1")):
+        raise ServiceError(field, rule, "at most one decimal place")
+    if not low <= d <= high:
+        raise ServiceError(field, rule, f"must be between {low} and {high}")
+    return d
+
+
+def require_status(infusion: Infusion, allowed: tuple[InfusionStatus, ...], doing: str) -> None:
+    if infusion.status not in allowed:
+        raise Conflict(
+            "status",
+            "infusion.status",
+            f"cannot {doing} an infusion that is {infusion.get_status_display().lower()}",
+        )
+
+
+def check_in(
+    user: User,
+    infusion_id: int,
+    *,
+    weight_kg: Decimal | None = None,
+    baseline_nprs: int | None = None,
+    baseline_function: str = "",
+    baseline_satisfaction: str = "",
+    baseline_analgesics: str = "",
+    source: Source = "app",
+) -> Infusion:
+    """Record the baseline parameters the nurse obtains before each infusion."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(infusion, BEFORE_START, "check in")
+    if baseline_nprs is not None and not 0 <= baseline_nprs <= 10:
+        raise ServiceError("baseline_nprs", "nprs.range", "must be between 0 and 10")
+    if weight_kg is not None:
+        weight_kg = tenths(weight_kg, "weight_kg", "patient.weight_kg", Decimal(20), Decimal(400))
+    with writing(user, "check in", source):
+        if weight_kg is not None:
+            infusion.weight_kg = weight_kg
+        infusion.baseline_nprs = baseline_nprs
+        infusion.baseline_function = baseline_function
+        infusion.baseline_satisfaction = baseline_satisfaction
+        infusion.baseline_analgesics = baseline_analgesics
+        infusion.status = InfusionStatus.CHECKED_IN
+        infusion.save()
+    return infusion
+
+
+def record_check(
+    user: User,
+    infusion_id: int,
+    check_id: str,
+    status: CheckStatus,
+    *,
+    note: str = "",
+    reason: str = "",
+    source: Source = "app",
+) -> tuple[CheckResult, plan.PlanResult]:
+    """A pre-infusion check from the plan's checklist; changing a result needs a reason."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(infusion, BEFORE_START, "record a check for")
+    listed = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion).checklist
+    if check_id not in {c.id for c in listed}:
+        known = ", ".join(c.id for c in listed)
+        raise ServiceError(
+            "check_id",
+            "eligibility.checks",
+            f"{check_id!r} is not on this day's checklist ({known})",
+        )
+    existing = CheckResult.objects.filter(infusion=infusion, check_id=check_id).first()
+    if existing is not None and existing.status != status and not reason.strip():
+        raise ServiceError("reason", "audit.reason_for_change", "changing a result needs a reason")
+    with writing(user, reason or f"record check {check_id}", source):
+        result = existing or CheckResult(infusion=infusion, check_id=check_id, recorded_by=user)
+        result.status = status
+        result.note = note
+        result.recorded_by = user
+        result.save()
+    return result, decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion)
+
+
+def give_premedication(
+    user: User, infusion_id: int, drug: str, *, minute: float = -30, source: Source = "app"
+) -> MedicationDose:
+    """One of the protocol's premedication doses, before (negative minute) or at the start."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(infusion, (*BEFORE_START, InfusionStatus.RUNNING), "premedicate")
+    protocol = protocol_of(infusion.protocol_id)
+    item = next((p for p in protocol.premedication if p.drug == drug), None)
+    if item is None:
+        known = ", ".join(p.drug for p in protocol.premedication)
+        raise ServiceError("drug", "premedication", f"{drug!r} is not premedication ({known})")
+    at = tenths(minute, "minute", "premedication.minute", Decimal(-240), MAX_MINUTE)
+    if MedicationDose.objects.filter(
+        infusion=infusion, kind=DoseKind.PREMEDICATION, drug=drug
+    ).exists():
+        raise Conflict("drug", "premedication", f"{drug} premedication is already recorded")
+    with writing(user, f"premedication {drug}", source):
+        return MedicationDose.objects.create(
+            infusion=infusion,
+            kind=DoseKind.PREMEDICATION,
+            drug=item.drug,
+            route=item.route.value,
+            dose_mg=Decimal(str(item.dose_mg)),
+            minute=at,
+            given_by=user,
+        )
+
+
+def start_infusion(user: User, infusion_id: int, *, source: Source = "app") -> Infusion:
+    """Start, only when plan says eligible and every required check on the day's list passed."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(infusion, BEFORE_START, "start")
+    decision = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion)
+    for check in decision.checklist:
+        if check.required and check.status is not plan.CheckStatus.PASSED:
+            raise ServiceError(
+                f"checks.{check.id}", check.rule, f"{check.label}: {check.status.value}"
+            )
+    if not decision.eligible:
+        first = decision.blockers[0]
+        raise ServiceError("infusion_id", first.rule, f"not eligible: {first.text}")
+    with writing(user, "start infusion", source):
+        infusion.status = InfusionStatus.RUNNING
+        infusion.started_at = timezone.now()
+        infusion.save()
+    return infusion
+
+
+def _decide(request: titrate.TitrateRequest) -> titrate.TitrateResult:
+    try:
+        return titrate.decide(request, protocol_of(request.protocol))
+    except InputError as exc:
+        raise from_input_error(exc) from None
+
+
+def _start_rate(infusion: Infusion) -> float | None:
+    """Plan's start rate, which titrate needs only before the first rate is set."""
+    if TitrationStep.objects.filter(infusion=infusion).exists():
+        return None
+    decision = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion)
+    return decision.start_rate_mg_per_h
+
+
+def engine_next(infusion: Infusion, minute: float) -> titrate.TitrateResult:
+    request = engine_io.titrate_request(infusion, minute, start_rate=_start_rate(infusion))
+    return _decide(request)
+
+
+def elapsed_minutes(infusion: Infusion) -> float:
+    """Minutes into the session: the clock while running, and never before the last entry."""
+    stored = [
+        TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("minute"))["m"],
+        VitalSigns.objects.filter(infusion=infusion).aggregate(m=Max("minute"))["m"],
+        AdverseEvent.objects.filter(infusion=infusion).aggregate(m=Max("onset_minute"))["m"],
+    ]
+    latest = max((float(m) for m in stored if m is not None), default=0.0)
+    clock = 0.0
+    if infusion.started_at is not None and infusion.status == InfusionStatus.RUNNING:
+        clock = (timezone.now() - infusion.started_at).total_seconds() / 60
+    return round(max(latest, clock), 1)
+
+
+def next_step(
+    user: User, infusion_id: int, minute: float | None = None
+) -> titrate.TitrateResult | None:
+    """The engine's next step for a running infusion (None when it is not running)."""
+    infusion = get_infusion(user, infusion_id, Action.VIEW_CLINICAL)
+    if infusion.status != InfusionStatus.RUNNING:
+        return None
+    at = (
+        float(tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE))
+        if minute is not None
+        else elapsed_minutes(infusion)
+    )
+    return engine_next(infusion, at)
+
+
+def record_rate(
+    user: User,
+    infusion_id: int,
+    minute: float,
+    rate_mg_per_h: float,
+    *,
+    approved_by_id: int | None = None,
+    reason: str = "",
+    source: Source = "app",
+) -> RateRecorded:
+    """Set a rate: refused above the hard limit (for anyone), a soft-limit deviation only with a
+    physician at this site approving and a reason, otherwise stored."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(infusion, (InfusionStatus.RUNNING,), "set a rate for")
+    at = tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
+    rate = tenths(
+        rate_mg_per_h, "rate_mg_per_h", "limits.rate_increment_mg_per_h", Decimal(0), Decimal(9999)
+    )
+    last = TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("minute"))["m"]
+    if last is not None and at < last:
+        raise ServiceError(
+            "minute", "session.rate_order", f"is before the last rate change at minute {last}"
+        )
+    request = engine_io.titrate_request(
+        infusion, float(at), proposed_rate=float(rate), start_rate=_start_rate(infusion)
+    )
+    advice = _decide(request)
+    proposed = advice.proposed
+    assert proposed is not None  # titrate classifies every proposed rate
+    approver: User | None = None
+    if proposed.classification is Classification.REFUSED:
+        first = proposed.reasons[0]
+        raise ServiceError("rate_mg_per_h", first.rule, f"refused: {first.text}")
+    if proposed.classification is Classification.SOFT_LIMIT:
+        first = proposed.reasons[0]
+        if approved_by_id is None:
+            raise PermissionDenied(
+                "approved_by", first.rule, "a soft-limit deviation needs a physician's approval"
+            )
+        approver = User.objects.filter(pk=approved_by_id, is_active=True).first()
+        site = infusion.patient.site
+        if approver is None or not access.can(approver, Action.APPROVE_DEVIATION, site):
+            raise PermissionDenied(
+                "approved_by", first.rule, "the approver is not a physician at this site"
+            )
+        if not reason.strip():
+            raise ServiceError("reason", first.rule, "a soft-limit deviation needs a reason")
+    soft = proposed.classification is Classification.SOFT_LIMIT
+    with writing(user, reason.strip() or f"rate {rate} mg/h at minute {at}", source):
+        step = TitrationStep.objects.create(
+            infusion=infusion,
+            minute=at,
+            rate_mg_per_h=rate,
+            classification=RateClassification.SOFT_LIMIT if soft else RateClassification.OK,
+            engine_action=advice.action.value,
+            engine_rate_mg_per_h=Decimal(str(advice.rate_mg_per_h)).quantize(Decimal("0.1")),
+            deviation_reason=reason.strip() if soft else "",
+            approved_by=approver,
+            entered_by=user,
+        )
+    return RateRecorded(step, proposed, engine_next(infusion, float(at)))
+
+
+def record_vitals(
+    user: User,
+    infusion_id: int,
+    minute: float,
+    *,
+    temperature_c: float | None = None,
+    systolic_mmhg: int | None = None,
+    diastolic_mmhg: int | None = None,
+    heart_rate_bpm: int | None = None,
+    spo2_pct: int | None = None,
+    respiratory_rate: int | None = None,
+    source: Source = "app",
+) -> VitalsRecorded:
+    """A set of readings in the engine's ranges; the next step names events they trigger."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(
+        infusion, (InfusionStatus.CHECKED_IN, InfusionStatus.RUNNING), "chart vitals for"
+    )
+    at = tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
+    temperature = (
+        None
+        if temperature_c is None
+        else tenths(temperature_c, "temperature_c", "vitals.range", Decimal(25), Decimal(45))
+    )
+    engine_io.build(
+        Vitals,
+        minute=float(at),
+        temperature_c=None if temperature is None else float(temperature),
+        systolic_mmhg=systolic_mmhg,
+        diastolic_mmhg=diastolic_mmhg,
+        heart_rate_bpm=heart_rate_bpm,
+        spo2_pct=spo2_pct,
+        respiratory_rate=respiratory_rate,
+    )
+    with writing(user, f"vitals at minute {at}", source):
+        row = VitalSigns.objects.create(
+            infusion=infusion,
+            minute=at,
+            temperature_c=temperature,
+            systolic_mmhg=systolic_mmhg,
+            diastolic_mmhg=diastolic_mmhg,
+            heart_rate_bpm=heart_rate_bpm,
+            spo2_pct=spo2_pct,
+            respiratory_rate=respiratory_rate,
+            recorded_by=user,
+        )
+    running = infusion.status == InfusionStatus.RUNNING
+    return VitalsRecorded(row, engine_next(infusion, float(at)) if running else None)
+
+
+def end_infusion(
+    user: User,
+    infusion_id: int,
+    *,
+    stopped_early: bool = False,
+    max_rate_tolerated: float | None = None,
+    note: str = "",
+    source: Source = "app",
+) -> Ended:
+    """End the session, keep the maximum rate tolerated (the highest rate run unless the nurse
+    gives a lower one) and schedule the plan's follow-ups."""
+    infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
+    require_status(infusion, (InfusionStatus.RUNNING,), "end")
+    highest = TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("rate_mg_per_h"))["m"]
+    tolerated = highest
+    if max_rate_tolerated is not None:
+        tolerated = tenths(
+            max_rate_tolerated,
+            "max_rate_tolerated",
+            "session.max_rate_tolerated",
+            Decimal(0),
+            highest if highest is not None else Decimal(0),
+        )
+    decision = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion)
+    with writing(user, "end infusion", source):
+        infusion.status = InfusionStatus.STOPPED if stopped_early else InfusionStatus.COMPLETED
+        infusion.ended_at = timezone.now()
+        infusion.max_rate_mg_per_h = tolerated
+        infusion.end_note = note
+        infusion.save()
+        follow_ups = [
+            FollowUp.objects.create(
+                infusion=infusion, kind=FOLLOW_UP_KIND[item_kind(item)], due_on=item.due_date
+            )
+            for item in decision.follow_ups
+        ]
+    return Ended(infusion, follow_ups)
+
+
+def item_kind(item: plan.FollowUpItem) -> ProtocolFollowUpKind:
+    return ProtocolFollowUpKind(item.kind)

@@ -1,0 +1,140 @@
+"""The clinic in a real browser (Debian's chromium through Playwright) against a live server: a
+nurse runs a first infusion with nausea, a physician approves a soft-limit step, a researcher is
+kept out of a patient page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.urls import reverse
+
+from kip.registry.models import MedicationDose, TitrationStep
+from kip.registry.models.choices import InfusionStatus
+from kip.registry.services import sessions
+
+from .conftest import PASSWORD, Clinic
+from .test_clinic_flow import start_running
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path("/tmp/kip-flowsheet.png")
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"
+    ),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still synchronous and safe, so Django's async guard is lifted for these tests only.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # Django keeps connections per context, and Playwright's loop gives this test its
+            # own: close them here, or PostgreSQL cannot drop the test database at the end.
+            connections.close_all()
+
+
+def signed_in(browser: Any, live_server: Any, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/(worklist|research)/$"))
+    return page
+
+
+def flash(page: Any) -> str:
+    return str(page.locator(".messages").inner_text())
+
+
+def test_nurse_runs_a_first_infusion_with_nausea(
+    browser: Any, live_server: Any, clinic: Clinic
+) -> None:
+    page = signed_in(browser, live_server, "nurse")
+    page.click("text=Open flowsheet")
+    page.fill("#ci-nprs", "7")
+    page.fill("#ci-function", "walks with a cane")
+    page.click("#checkin button[type=submit]")
+    assert "Checked in" in flash(page)
+    # Every check on the day's list, from the plan: pass them one by one, with the keyboard.
+    while page.locator("#checks tr:not(.passed) button[value=passed]").count():
+        page.locator("#checks tr:not(.passed) button[value=passed]").first.click()
+    for drug in ("ondansetron", "lorazepam"):
+        page.locator("#premedication li", has_text=drug).locator("button").click()
+    page.click("#start button")
+    assert "Infusion started" in flash(page)
+    assert "Start at 10 mg/h" in page.locator("#prompt").inner_text()
+    page.click("#rate button[type=submit]")  # the engine's rate is filled in
+    page.fill("#vitals input[name=minute]", "15")
+    page.fill("#vitals input[name=systolic_mmhg]", "132")
+    page.fill("#vitals input[name=diastolic_mmhg]", "84")
+    page.fill("#vitals input[name=heart_rate_bpm]", "78")
+    page.fill("#vitals input[name=spo2_pct]", "98")
+    page.click("#vitals button[type=submit]")
+    page.fill("#rate-minute", "30")
+    page.fill("#rate-value", "15")
+    page.click("#rate button[type=submit]")
+    assert "Rate 15 mg/h from minute 30" in flash(page)
+    page.fill("#ev-term", "nausea")
+    page.fill("#ev-minute", "45")
+    page.click("#events form.grid-form button[type=submit]")
+    card = page.locator(".event-card")
+    assert "Nausea" in card.inner_text() and "ondansetron" in card.inner_text()
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    card.locator("button", has_text="Give now").first.click()
+    assert "PRN given: ondansetron 4 mg" in flash(page)
+    page.locator(".event-card select[name=resolution]").select_option("prn_medication")
+    page.locator(".event-card button", has_text="Resolved").click()
+    page.click("#end button[type=submit]")
+    assert "Infusion ended" in flash(page) and "24-hour call" in flash(page)
+    clinic.infusion.refresh_from_db()
+    assert clinic.infusion.status == InfusionStatus.COMPLETED
+    assert MedicationDose.objects.filter(infusion=clinic.infusion, kind="prn").count() == 1
+    # The chart drew the session: a rate line and the vital signs.
+    assert page.locator("polyline.s-rate").count() == 1
+    assert page.locator("polyline.s-hr").count() == 1
+
+
+def test_physician_approves_a_soft_limit_step(
+    browser: Any, live_server: Any, clinic: Clinic
+) -> None:
+    start_running(clinic)
+    sessions.record_rate(clinic.users["nurse"], clinic.infusion.pk, 0, 10)
+    page = signed_in(browser, live_server, "physician")
+    page.goto(live_server.url + reverse("flowsheet", args=[clinic.infusion.pk]))
+    page.fill("#rate-minute", "30")
+    page.fill("#rate-value", "30")
+    page.click("#rate button[type=submit]")
+    assert "needs a physician's approval" in page.locator("#rate .error").inner_text()
+    page.check("#rate input[name=approve]")
+    page.fill("#rate-reason", "severe pain, tolerating 10 mg/h without effects")
+    page.click("#rate button[type=submit]")
+    assert "soft-limit deviation, approved" in flash(page)
+    step = TitrationStep.objects.filter(infusion=clinic.infusion).last()
+    assert step is not None and step.approved_by == clinic.users["physician"]
+
+
+def test_researcher_cannot_open_a_patient_page(
+    browser: Any, live_server: Any, clinic: Clinic
+) -> None:
+    page = signed_in(browser, live_server, "researcher")
+    assert page.url.endswith("/research/")
+    response = page.goto(live_server.url + reverse("patient", args=[clinic.patient.pk]))
+    assert response.status == 403
+    assert "Not allowed" in page.inner_text("main")
+    assert clinic.patient.family_name not in page.content()
