@@ -16,7 +16,12 @@ from typing import Annotated
 import typer
 
 from kip import __version__
-from kip.cli_outcomes import reproduce_command
+from kip.cli_outcomes import (
+    export_cohort_command,
+    import_command,
+    report_command,
+    reproduce_command,
+)
 from kip.cli_protocol import protocol_app
 from kip.cli_registry import audit_app
 from kip.cli_web import init, serve
@@ -37,6 +42,9 @@ app = typer.Typer(
 app.add_typer(protocol_app, name="protocol")
 app.add_typer(audit_app, name="audit")
 app.command("reproduce")(reproduce_command)
+app.command("report")(report_command)
+app.command("import")(import_command)
+app.command("export-cohort")(export_cohort_command)
 app.command("init")(init)
 app.command("serve")(serve)
 
