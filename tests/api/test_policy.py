@@ -32,7 +32,7 @@ from kip.registry.access import GRANTS, Action
 from kip.registry.audit import audit_context
 from kip.registry.models import Patient, Site
 from kip.registry.models.choices import Role
-from kip.registry.services import events
+from kip.registry.services import deviations, events
 from service_world import DAY, World, make_patient, responded, running
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,7 @@ class Objects:
     infusion_id: int
     event_id: int
     follow_up_id: int
+    deviation_request_id: int
 
     def param(self, name: str, route: str) -> int:
         if name == "patient_id" or (name == "pk" and route.startswith("patients/")):
@@ -57,6 +58,8 @@ class Objects:
             return self.event_id
         if name == "follow_up_id" or (name == "pk" and route.startswith("follow-ups/")):
             return self.follow_up_id
+        if name == "request_id" or (name == "pk" and route.startswith("deviation-requests/")):
+            return self.deviation_request_id
         raise AssertionError(f"no object for path parameter {name!r} in {route!r}")
 
 
@@ -65,10 +68,12 @@ def objects_at(site: Site, nurse: User, physician: User, patient: Patient, mrn: 
     with audit_context(nurse, reason="test set-up", source="test"):
         second = make_patient(site, mrn, given_name="Di")
     infusion = running(nurse, second)
+    # Starting above the start rate (10 mg/h) is a soft-limit deviation: left pending.
+    asked = deviations.request_deviation(nurse, infusion.pk, 0, 15, reason="pain 9/10").request
     event = events.report_adverse_event(nurse, infusion.pk, "headache", 5).event
     events.physician_decision(physician, event.pk, PhysicianOption.CONTINUE)
     call = given.follow_ups.get(kind="call_24h")
-    return Objects(site, patient, infusion.pk, event.pk, call.pk)
+    return Objects(site, patient, infusion.pk, event.pk, call.pk, asked.pk)
 
 
 # A valid body (or query) for each API operation, so the request reaches the service and the
@@ -108,6 +113,10 @@ BODIES: dict[str, Callable[[Objects], dict[str, Any]]] = {
         "site_id": o.site.pk,
     },
     "api-token": lambda o: {},
+    "api-deviation-request": lambda o: {"minute": 30, "rate_mg_per_h": 15, "reason": "pain 9/10"},
+    "api-deviation-approve": lambda o: {"reason": "reviewed: tolerating well"},
+    "api-deviation-decline": lambda o: {"reason": "keep the current rate"},
+    "api-exclusion-clear": lambda o: {"exclusion_id": "active_psychosis", "reason": "reviewed"},
 }
 QUERIES: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-patient-plan": lambda o: {"on_date": (DAY + timedelta(days=7)).isoformat()},

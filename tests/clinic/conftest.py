@@ -15,9 +15,17 @@ from django.test import Client
 from django.utils import timezone
 
 from kip.registry.audit.context import audit_context
-from kip.registry.models import AdverseEvent, FollowUp, Infusion, Membership, Patient, Site
+from kip.registry.models import (
+    AdverseEvent,
+    DeviationRequest,
+    FollowUp,
+    Infusion,
+    Membership,
+    Patient,
+    Site,
+)
 from kip.registry.models.choices import CheckStatus, Role
-from kip.registry.services import events, planning, sessions
+from kip.registry.services import deviations, events, planning, sessions
 from kip.registry.services import patients as patient_service
 
 PASSWORD = "correct horse battery staple"
@@ -101,17 +109,19 @@ def clinic(db: None) -> Clinic:
     return Clinic(main, other, users, patient, infusion, other_patient, other_infusion)
 
 
-def run_to_end(nurse: User, infusion: Infusion) -> tuple[AdverseEvent, FollowUp]:
-    """Run an infusion through the services: checks, premedication, a rate, nausea, end."""
+def run_to_end(nurse: User, infusion: Infusion) -> tuple[AdverseEvent, FollowUp, DeviationRequest]:
+    """Run an infusion through the services: checks, premedication, a rate, a soft-limit rate
+    requested (left pending), nausea, end."""
     pk = infusion.pk
     sessions.check_in(nurse, pk, baseline_nprs=7)
     for check in planning.plan_for_infusion(nurse, pk).checklist:
         sessions.record_check(nurse, pk, check.id, CheckStatus.PASSED)
     sessions.start_infusion(nurse, pk)
     sessions.record_rate(nurse, pk, 0, 10)
+    asked = deviations.request_deviation(nurse, pk, 10, 15, reason="pain 9/10").request
     event = events.report_adverse_event(nurse, pk, "nausea", 20).event
     ended = sessions.end_infusion(nurse, pk)
-    return event, ended.follow_ups[0]
+    return event, ended.follow_ups[0], asked
 
 
 @dataclass
@@ -129,8 +139,9 @@ def records(clinic: Clinic) -> Records:
         ("own", clinic.users["nurse"], clinic.patient, clinic.infusion),
         ("other", clinic.users["other_nurse"], clinic.other_patient, clinic.other_infusion),
     ):
-        event, follow_up = run_to_end(nurse, infusion)
+        event, follow_up, asked = run_to_end(nurse, infusion)
         ids[label] = {
+            "deviation": asked.pk,
             "patient": patient.pk,
             "infusion": infusion.pk,
             "event": event.pk,

@@ -42,6 +42,10 @@ POLICY: dict[str, tuple[Action | None, str, str | None]] = {
     "event-prn": (A.RUN_INFUSION, "POST", "event"),
     "event-decision": (A.APPROVE_DEVIATION, "POST", "event"),
     "event-resolve": (A.RUN_INFUSION, "POST", "event"),
+    "infusion-deviation-request": (A.RUN_INFUSION, "POST", "infusion"),
+    "deviation-approve": (A.APPROVE_DEVIATION, "POST", "deviation"),
+    "deviation-decline": (A.APPROVE_DEVIATION, "POST", "deviation"),
+    "patient-clearance": (A.APPROVE_DEVIATION, "POST", "patient"),
     "follow-up": (A.RUN_INFUSION, "GET", "follow_up"),
     "follow-up-decision": (A.DECIDE_RESPONSE, "POST", "follow_up"),
 }

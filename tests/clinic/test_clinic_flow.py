@@ -213,7 +213,10 @@ def test_interruption_call_form_asks_the_table_6_questions(clinic: Clinic) -> No
     assert "Pain back to baseline" not in page
     with audit_context(clinic.users["nurse"], reason="test set-up", source="test"):
         pause = FollowUp.objects.create(
-            infusion=clinic.infusion, kind=FollowUpKind.INTERRUPTION_CALL, due_on=call.due_on
+            patient=clinic.patient,
+            infusion=clinic.infusion,
+            kind=FollowUpKind.INTERRUPTION_CALL,
+            due_on=call.due_on,
         )
     page = nurse.get(reverse("follow-up", args=[pause.pk])).content.decode()
     for question in ("Pain back to baseline", "Pain medication change", "Mood worse"):

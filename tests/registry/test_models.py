@@ -145,7 +145,9 @@ def test_soft_limit_step_needs_physician_and_reason(site: Site, nurse: User) -> 
 
 def test_override_of_engine_needs_reason(site: Site, nurse: User) -> None:
     infusion = make_infusion(make_patient(site))
-    follow_up = FollowUp.objects.create(infusion=infusion, kind="call_24h", due_on=date(2019, 1, 8))
+    follow_up = FollowUp.objects.create(
+        patient=infusion.patient, infusion=infusion, kind="call_24h", due_on=date(2019, 1, 8)
+    )
     agreed = {
         "infusion": infusion,
         "follow_up": follow_up,

@@ -24,7 +24,7 @@ from kip.api.schemas import (
     WorklistOut,
 )
 from kip.registry.access import Action
-from kip.registry.models.choices import Continuation
+from kip.registry.models.choices import Continuation, PatientChoice
 from kip.registry.services import followups, worklist
 from kip.registry.services.followups import FollowUpAnswers
 
@@ -64,9 +64,9 @@ def follow_up_list(request: HttpRequest, query: Query[DueQuery]) -> list[FollowU
 def follow_up_record(
     request: HttpRequest, follow_up_id: FollowUpId, data: FollowUpIn
 ) -> FollowUpRecordedOut:
-    answers = FollowUpAnswers(
-        **data.model_dump(exclude={"done_on", "reason"}),
-    )
+    fields = data.model_dump(exclude={"done_on", "reason", "patient_choice"})
+    choice = None if data.patient_choice is None else PatientChoice(data.patient_choice)
+    answers = FollowUpAnswers(**fields, patient_choice=choice)
     done = followups.record_follow_up(
         user_of(request),
         follow_up_id,

@@ -19,6 +19,11 @@ from kip.api.schemas import (
     CheckRecordedOut,
     DecisionIn,
     DecisionOut,
+    DeviationApprovedOut,
+    DeviationDecisionIn,
+    DeviationRequestedOut,
+    DeviationRequestIn,
+    DeviationRequestOut,
     DoseOut,
     EndIn,
     EndOut,
@@ -41,14 +46,22 @@ from kip.api.schemas import (
 )
 from kip.protocol.plan import PlanResult
 from kip.registry.access import Action
-from kip.registry.models import AdverseEvent, CheckResult, MedicationDose, TitrationStep, VitalSigns
+from kip.registry.models import (
+    AdverseEvent,
+    CheckResult,
+    DeviationRequest,
+    MedicationDose,
+    TitrationStep,
+    VitalSigns,
+)
 from kip.registry.models.choices import CheckStatus
-from kip.registry.services import events, planning, sessions
+from kip.registry.services import deviations, events, planning, sessions
 from kip.registry.services.common import get_infusion
 
 router = Router(tags=["infusions"])
 InfusionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 EventId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def detail(request: HttpRequest, infusion_id: int) -> InfusionDetail:
@@ -58,6 +71,9 @@ def detail(request: HttpRequest, infusion_id: int) -> InfusionDetail:
         infusion=InfusionSummary.of(infusion),
         checks=[CheckOut.of(c) for c in CheckResult.objects.filter(infusion=infusion)],
         steps=[StepOut.of(s) for s in TitrationStep.objects.filter(infusion=infusion)],
+        deviation_requests=[
+            DeviationRequestOut.of(r) for r in DeviationRequest.objects.filter(infusion=infusion)
+        ],
         vitals=[VitalsOut.of(v) for v in VitalSigns.objects.filter(infusion=infusion)],
         adverse_events=[EventOut.of(e) for e in AdverseEvent.objects.filter(infusion=infusion)],
         doses=[DoseOut.of(d) for d in MedicationDose.objects.filter(infusion=infusion)],
@@ -275,7 +291,7 @@ def adverse_event_decision(
     request: HttpRequest, event_id: EventId, data: DecisionIn
 ) -> DecisionOut:
     done = events.physician_decision(
-        user_of(request), event_id, data.decision, note=data.note, source="api"
+        user_of(request), event_id, data.decision, minute=data.minute, note=data.note, source="api"
     )
     return DecisionOut(event=EventOut.of(done.event), next_step=done.next)
 
@@ -316,3 +332,71 @@ def infusion_end(request: HttpRequest, infusion_id: InfusionId, data: EndIn) -> 
         infusion=InfusionSummary.of(done.infusion),
         follow_ups=[FollowUpOut.of(f) for f in done.follow_ups],
     )
+
+
+@operation(
+    router,
+    "POST",
+    "/infusions/{infusion_id}/deviation-requests",
+    name="api-deviation-request",
+    action=Action.RUN_INFUSION,
+    response={201: DeviationRequestedOut},
+    summary="A nurse asks a physician to approve a soft-limit rate",
+)
+def deviation_request(
+    request: HttpRequest, infusion_id: InfusionId, data: DeviationRequestIn
+) -> Status[DeviationRequestedOut]:
+    done = deviations.request_deviation(
+        user_of(request),
+        infusion_id,
+        data.minute,
+        data.rate_mg_per_h,
+        reason=data.reason,
+        source="api",
+    )
+    out = DeviationRequestedOut(
+        request=DeviationRequestOut.of(done.request), classification=done.proposed
+    )
+    return Status(201, out)
+
+
+@operation(
+    router,
+    "POST",
+    "/deviation-requests/{request_id}/approval",
+    name="api-deviation-approve",
+    action=Action.APPROVE_DEVIATION,
+    response={201: DeviationApprovedOut},
+    summary="A physician at the site approves a requested soft-limit rate (stores the step)",
+)
+def deviation_approve(
+    request: HttpRequest, request_id: RequestId, data: DeviationDecisionIn
+) -> Status[DeviationApprovedOut]:
+    done = deviations.approve_deviation(
+        user_of(request), request_id, reason=data.reason, source="api"
+    )
+    out = DeviationApprovedOut(
+        request=DeviationRequestOut.of(done.request),
+        step=StepOut.of(done.step),
+        classification=done.proposed,
+        next_step=done.next,
+    )
+    return Status(201, out)
+
+
+@operation(
+    router,
+    "POST",
+    "/deviation-requests/{request_id}/decline",
+    name="api-deviation-decline",
+    action=Action.APPROVE_DEVIATION,
+    response=DeviationRequestOut,
+    summary="A physician at the site declines a requested soft-limit rate",
+)
+def deviation_decline(
+    request: HttpRequest, request_id: RequestId, data: DeviationDecisionIn
+) -> DeviationRequestOut:
+    row = deviations.decline_deviation(
+        user_of(request), request_id, reason=data.reason, source="api"
+    )
+    return DeviationRequestOut.of(row)

@@ -14,6 +14,8 @@ from kip.api.routing import operation
 from kip.api.schemas import (
     MAX_ID,
     NO_NUL,
+    ClearanceIn,
+    ClearanceOut,
     Day,
     EnrolIn,
     EnrolmentEndIn,
@@ -27,7 +29,7 @@ from kip.api.schemas import (
 )
 from kip.protocol.plan import PlanResult
 from kip.registry.access import Action
-from kip.registry.services import patients, planning, program
+from kip.registry.services import clearances, patients, planning, program
 
 router = Router(tags=["patients"])
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -170,3 +172,21 @@ def infusion_schedule(
         user_of(request), patient_id, data.on_date, weight_kg=weight, source="api"
     )
     return Status(201, ScheduledOut(infusion=InfusionSummary.of(done.infusion), plan=done.plan))
+
+
+@operation(
+    router,
+    "POST",
+    "/patients/{patient_id}/clearances",
+    name="api-exclusion-clear",
+    action=Action.APPROVE_DEVIATION,
+    response={201: ClearanceOut},
+    summary="A physician clears one of the patient's soft exclusions after review",
+)
+def exclusion_clear(
+    request: HttpRequest, patient_id: PatientId, data: ClearanceIn
+) -> Status[ClearanceOut]:
+    cleared = clearances.clear_exclusion(
+        user_of(request), patient_id, data.exclusion_id, reason=data.reason, source="api"
+    )
+    return Status(201, ClearanceOut.of(cleared))

@@ -21,7 +21,9 @@ from kip.protocol.titrate import TitrateResult
 from kip.registry.models import (
     AdverseEvent,
     CheckResult,
+    DeviationRequest,
     Enrolment,
+    ExclusionClearance,
     FollowUp,
     Infusion,
     MedicationDose,
@@ -109,6 +111,11 @@ class PatientFields(In):
     radiation_site: Annotated[RadiationSite, Strict(False)] | None = None
     diabetes_mellitus: bool | None = None
     prior_peripheral_neuropathy: bool | None = None
+    other_conditions: Annotated[list[Code], Field(max_length=20)] | None = Field(
+        default=None,
+        description="Further exclusion conditions found at screening, by the protocol's "
+        "exclusion ids (e.g. active_psychosis).",
+    )
 
     def changes(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -163,6 +170,8 @@ class PatientOut(Schema):
     radiation_site: str
     diabetes_mellitus: bool | None
     prior_peripheral_neuropathy: bool | None
+    other_conditions: list[str]
+    cleared_exclusions: list[str] = Field(description="Soft exclusions a physician has cleared.")
     enrolled: bool
 
     @staticmethod
@@ -187,6 +196,8 @@ class PatientOut(Schema):
             radiation_site=p.radiation_site,
             diabetes_mellitus=p.diabetes_mellitus,
             prior_peripheral_neuropathy=p.prior_peripheral_neuropathy,
+            other_conditions=list(p.other_conditions or []),
+            cleared_exclusions=sorted(p.clearances.values_list("exclusion_id", flat=True)),
             enrolled=p.enrolments.filter(ended_on__isnull=True).exists(),
         )
 
@@ -453,6 +464,7 @@ class EventOut(Schema):
     physician_evaluated: bool
     evaluated_by: int | None
     physician_decision: str
+    decided_minute: float | None
     note: str
 
     @staticmethod
@@ -468,6 +480,7 @@ class EventOut(Schema):
             physician_evaluated=e.physician_evaluated,
             evaluated_by=e.evaluated_by_id,
             physician_decision=e.physician_decision,
+            decided_minute=num(e.decided_minute),
             note=e.note,
         )
 
@@ -515,6 +528,9 @@ class PrnOut(Schema):
 
 class DecisionIn(In):
     decision: Annotated[PhysicianOption, Strict(False)]
+    minute: Minute | None = Field(
+        default=None, description="Session minute of the decision; default: now."
+    )
     note: Text500 = ""
 
 
@@ -536,7 +552,7 @@ class EndIn(In):
 
 class FollowUpOut(Schema):
     id: int
-    infusion_id: int
+    infusion_id: int | None = Field(description="None: an interruption call before any infusion.")
     patient_id: int
     kind: str
     due_on: date
@@ -558,13 +574,17 @@ class FollowUpOut(Schema):
     mood_worse: bool | None
     appetite_worse: bool | None
     note: str
+    patient_choice: str
+    adverse_event_limited: bool
+    deceased: bool
+    other_stop_reason: str
 
     @staticmethod
     def of(f: FollowUp) -> FollowUpOut:
         return FollowUpOut(
             id=f.pk,
             infusion_id=f.infusion_id,
-            patient_id=f.infusion.patient_id,
+            patient_id=f.patient_id,
             kind=f.kind,
             due_on=f.due_on,
             status=f.status,
@@ -585,6 +605,10 @@ class FollowUpOut(Schema):
             mood_worse=f.mood_worse,
             appetite_worse=f.appetite_worse,
             note=f.note,
+            patient_choice=f.patient_choice,
+            adverse_event_limited=f.adverse_event_limited,
+            deceased=f.deceased,
+            other_stop_reason=f.other_stop_reason,
         )
 
 
@@ -593,10 +617,65 @@ class EndOut(Schema):
     follow_ups: list[FollowUpOut]
 
 
+class DeviationRequestIn(In):
+    minute: Minute
+    rate_mg_per_h: Rate
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
+
+
+class DeviationDecisionIn(In):
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
+
+
+class DeviationRequestOut(Schema):
+    id: int
+    infusion_id: int
+    minute: float
+    rate_mg_per_h: float
+    reason: str
+    requested_by: int
+    requested_at: datetime
+    status: str
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str
+    step_id: int | None
+
+    @staticmethod
+    def of(r: DeviationRequest) -> DeviationRequestOut:
+        return DeviationRequestOut(
+            id=r.pk,
+            infusion_id=r.infusion_id,
+            minute=float(r.minute),
+            rate_mg_per_h=float(r.rate_mg_per_h),
+            reason=r.reason,
+            requested_by=r.requested_by_id,
+            requested_at=r.requested_at,
+            status=r.status,
+            decided_by=r.decided_by_id,
+            decided_at=r.decided_at,
+            decision_reason=r.decision_reason,
+            step_id=r.step_id,
+        )
+
+
+class DeviationRequestedOut(Schema):
+    request: DeviationRequestOut
+    classification: ProposedRate
+
+
+class DeviationApprovedOut(Schema):
+    request: DeviationRequestOut
+    step: StepOut
+    classification: ProposedRate = Field(description="As classified again at approval.")
+    next_step: TitrateResult
+
+
 class InfusionDetail(Schema):
     infusion: InfusionSummary
     checks: list[CheckOut]
     steps: list[StepOut]
+    deviation_requests: list[DeviationRequestOut]
     vitals: list[VitalsOut]
     adverse_events: list[EventOut]
     doses: list[DoseOut]
@@ -620,6 +699,15 @@ class FollowUpIn(In):
     mood_worse: bool | None = None
     appetite_worse: bool | None = None
     note: Text1000 = ""
+    # Continuation inputs: each is a reason to stop whatever the response.
+    patient_choice: Literal["continue", "stop"] | None = Field(
+        default=None, description="What the patient wants; None: not said."
+    )
+    adverse_event_limited: bool = Field(
+        default=False, description="Infusion-related adverse events limit going on."
+    )
+    deceased: bool = False
+    other_stop_reason: Text200 = Field(default="", description="Another reason to stop.")
     reason: Reason = Field(default="", description="Required when the follow-up is already done.")
 
 
@@ -709,6 +797,33 @@ class WorklistOut(Schema):
     until: date
     calls: list[FollowUpOut]
     infusions: list[WorklistInfusion]
+
+
+class ClearanceIn(In):
+    exclusion_id: Code
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
+
+
+class ClearanceOut(Schema):
+    id: int
+    patient_id: int
+    exclusion_id: str
+    protocol_id: str
+    cleared_by: int
+    reason: str
+    cleared_at: datetime
+
+    @staticmethod
+    def of(c: ExclusionClearance) -> ClearanceOut:
+        return ClearanceOut(
+            id=c.pk,
+            patient_id=c.patient_id,
+            exclusion_id=c.exclusion_id,
+            protocol_id=c.protocol_id,
+            cleared_by=c.cleared_by_id,
+            reason=c.reason,
+            cleared_at=c.cleared_at,
+        )
 
 
 class TokenOut(Schema):

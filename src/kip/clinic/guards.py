@@ -77,8 +77,8 @@ def infusion_or_404(request: HttpRequest, pk: int, action: Action) -> Infusion:
 def follow_up_or_404(request: HttpRequest, pk: int, action: Action) -> FollowUp:
     try:
         return (
-            FollowUp.objects.select_related("infusion", "infusion__patient")
-            .filter(infusion__patient__in=patients(request, action))
+            FollowUp.objects.select_related("infusion", "patient")
+            .filter(patient__in=patients(request, action))
             .get(pk=pk)
         )
     except FollowUp.DoesNotExist:

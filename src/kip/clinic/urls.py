@@ -59,6 +59,30 @@ urlpatterns: list[URLPattern] = [
     clinic_path(
         "events/<int:pk>/resolve/", actions.resolve_event, "event-resolve", Action.RUN_INFUSION
     ),
+    clinic_path(
+        "infusions/<int:pk>/deviation-requests/",
+        actions.request_deviation,
+        "infusion-deviation-request",
+        Action.RUN_INFUSION,
+    ),
+    clinic_path(
+        "deviation-requests/<int:pk>/approve/",
+        actions.approve_deviation,
+        "deviation-approve",
+        Action.APPROVE_DEVIATION,
+    ),
+    clinic_path(
+        "deviation-requests/<int:pk>/decline/",
+        actions.decline_deviation,
+        "deviation-decline",
+        Action.APPROVE_DEVIATION,
+    ),
+    clinic_path(
+        "patients/<int:pk>/clearances/",
+        actions.clear_exclusion,
+        "patient-clearance",
+        Action.APPROVE_DEVIATION,
+    ),
     clinic_path("follow-ups/<int:pk>/", followups.follow_up, "follow-up", Action.RUN_INFUSION),
     clinic_path(
         "follow-ups/<int:pk>/decision/",

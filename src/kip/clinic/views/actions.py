@@ -17,9 +17,9 @@ from kip.clinic import forms, guards
 from kip.clinic.views.flowsheet import flowsheet_context
 from kip.protocol.model import PhysicianOption
 from kip.registry.access import Action
-from kip.registry.models import AdverseEvent
+from kip.registry.models import AdverseEvent, DeviationRequest
 from kip.registry.models.choices import CheckStatus, Resolution
-from kip.registry.services import events, planning, sessions
+from kip.registry.services import clearances, deviations, events, planning, sessions
 from kip.registry.services.errors import NotFound, ServiceError
 
 Outcome = str  # the message shown after a successful write
@@ -305,3 +305,86 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     inf = scheduled.infusion
     messages.success(request, f"Infusion {inf.number} scheduled for {inf.planned_on:%Y-%m-%d}.")
     return HttpResponseRedirect(reverse("flowsheet", args=[inf.pk]))
+
+
+@require_POST
+def request_deviation(request: HttpRequest, pk: int) -> HttpResponse:
+    """A nurse asks a physician at the site to approve a soft-limit rate."""
+    data = request.POST
+
+    def write(user: User) -> Outcome:
+        rate = forms.decimal(data, "rate_mg_per_h", required=True)
+        assert rate is not None
+        done = deviations.request_deviation(
+            user, pk, _minute(data), float(rate), reason=forms.text(data, "reason")
+        )
+        r = done.request
+        return (
+            f"Requested {_n(r.rate_mg_per_h)} mg/h from minute {_n(r.minute)}: "
+            "waiting for a physician's approval."
+        )
+
+    return _flowsheet_after(request, pk, "deviations", write)
+
+
+def _request_infusion(request: HttpRequest, request_pk: int, action: Action) -> int:
+    """The infusion of a deviation request at the user's sites (404 otherwise)."""
+    infusion = (
+        DeviationRequest.objects.filter(
+            pk=request_pk, infusion__patient__in=guards.patients(request, action)
+        )
+        .values_list("infusion_id", flat=True)
+        .first()
+    )
+    if infusion is None:
+        raise Http404("no such request at your sites")
+    return infusion
+
+
+@require_POST
+def approve_deviation(request: HttpRequest, pk: int) -> HttpResponse:
+    """The signed-in physician approves a requested soft-limit rate with their reason."""
+    data = request.POST
+    infusion_pk = _request_infusion(request, pk, Action.APPROVE_DEVIATION)
+
+    def write(user: User) -> Outcome:
+        done = deviations.approve_deviation(user, pk, reason=forms.text(data, "reason"))
+        step = done.step
+        return (
+            f"Approved: rate {_n(step.rate_mg_per_h)} mg/h from minute {_n(step.minute)} "
+            "(soft-limit deviation, approved)."
+        )
+
+    return _flowsheet_after(request, infusion_pk, "deviations", write)
+
+
+@require_POST
+def decline_deviation(request: HttpRequest, pk: int) -> HttpResponse:
+    data = request.POST
+    infusion_pk = _request_infusion(request, pk, Action.APPROVE_DEVIATION)
+
+    def write(user: User) -> Outcome:
+        row = deviations.decline_deviation(user, pk, reason=forms.text(data, "reason"))
+        return f"Declined: {_n(row.rate_mg_per_h)} mg/h. Keep the current rate."
+
+    return _flowsheet_after(request, infusion_pk, "deviations", write)
+
+
+@require_POST
+def clear_exclusion(request: HttpRequest, pk: int) -> HttpResponse:
+    """A physician clears one of the patient's soft exclusions after review, with a reason."""
+    data = request.POST
+    user = guards.user_of(request)
+    guards.patient_or_404(request, pk, Action.APPROVE_DEVIATION)  # before reading the form
+    try:
+        exclusion_id = forms.text(data, "exclusion_id", 64)
+        cleared = clearances.clear_exclusion(
+            user, pk, exclusion_id, reason=forms.text(data, "reason")
+        )
+    except NotFound:
+        raise Http404("no such patient at your sites") from None
+    except ServiceError as exc:
+        messages.error(request, f"Not cleared: {exc.detail}")
+        return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
+    messages.success(request, f"Exclusion cleared after review: {cleared.exclusion_id}.")
+    return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")

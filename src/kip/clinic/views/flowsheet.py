@@ -18,7 +18,7 @@ from kip.protocol.units import WeightRequired, lowest_mg_per_h
 from kip.registry.access import Action
 from kip.registry.models import Infusion
 from kip.registry.models.choices import DoseKind, InfusionStatus, Resolution
-from kip.registry.services import engine_io, planning, sessions
+from kip.registry.services import deviations, engine_io, planning, sessions
 from kip.registry.services.errors import ServiceError
 
 VITAL_FIELDS = (
@@ -217,6 +217,7 @@ def flowsheet_context(request: HttpRequest, infusion: Infusion) -> dict[str, Any
         "resolutions": [c for c in Resolution.choices if c[0] != Resolution.ONGOING],
         "can_run": guards.can_at(request, Action.RUN_INFUSION, patient),
         "can_approve": guards.can_at(request, Action.APPROVE_DEVIATION, patient),
+        "deviation_requests": list(deviations.pending(infusion)) if running else [],
         "errors": {},
         "posted": {},
     }

@@ -20,13 +20,14 @@ from kip.registry.models.choices import (
     EndReason,
     FollowUpKind,
     MedicationChange,
+    PatientChoice,
 )
 from kip.registry.services import followups as service
 from kip.registry.services.errors import NotFound, ServiceError
 
 
 def _context(request: HttpRequest, fu: FollowUp) -> dict[str, Any]:
-    patient = fu.infusion.patient
+    patient = fu.patient
     try:
         verdict = service.classification_of(fu)
         verdict_error = ""
@@ -44,6 +45,7 @@ def _context(request: HttpRequest, fu: FollowUp) -> dict[str, Any]:
         .select_related("confirmed_by")
         .order_by("confirmed_at"),
         "medication_changes": MedicationChange.choices,
+        "patient_choices": PatientChoice.choices,
         "continuations": [c for c in Continuation.choices if c[0] != Continuation.PENDING],
         "end_reasons": EndReason.choices,
         "done_default": (fu.done_on or timezone.localdate()).isoformat(),
@@ -58,6 +60,9 @@ def _answers(data: Any) -> service.FollowUpAnswers:
     if change and change not in MedicationChange.values:
         raise forms.FieldError("medication_change", "choose from the list")
     relief = forms.decimal(data, "relief_hours")
+    choice = data.get("patient_choice", "")
+    if choice and choice not in PatientChoice.values:
+        raise forms.FieldError("patient_choice", "continue, stop or empty")
     return service.FollowUpAnswers(
         nprs=forms.integer(data, "nprs"),
         qualifier=forms.text(data, "qualifier", 200),
@@ -74,6 +79,10 @@ def _answers(data: Any) -> service.FollowUpAnswers:
         mood_worse=forms.boolean(data, "mood_worse"),
         appetite_worse=forms.boolean(data, "appetite_worse"),
         note=forms.text(data, "note", 1000),
+        patient_choice=PatientChoice(choice) if choice else None,
+        adverse_event_limited=forms.checkbox(data, "adverse_event_limited"),
+        deceased=forms.checkbox(data, "deceased"),
+        other_stop_reason=forms.text(data, "other_stop_reason", 200),
     )
 
 

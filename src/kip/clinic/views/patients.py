@@ -12,6 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kip.clinic import guards
+from kip.protocol import loader
+from kip.protocol.errors import InputError
+from kip.protocol.model import LimitKind
 from kip.registry import access
 from kip.registry.access import Action
 from kip.registry.models import (
@@ -107,6 +110,25 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, "clinic/patients.html", context)
 
 
+def _clearable(patient: Patient, enrolments: list[Enrolment]) -> list[tuple[str, str]]:
+    """The patient's recorded conditions that are soft exclusions of the open enrolment's
+    protocol and not yet cleared: (id, label) for the physician's clearance form."""
+    current = next((e for e in enrolments if e.ended_on is None), None)
+    if current is None:
+        return []
+    try:
+        protocol = loader.load(current.protocol_id)
+    except InputError:
+        return []
+    cleared = set(patient.clearances.values_list("exclusion_id", flat=True))
+    conditions = set(patient.conditions)
+    return [
+        (e.id, e.label)
+        for e in protocol.eligibility.exclusions
+        if e.kind is LimitKind.SOFT and e.id in conditions and e.id not in cleared
+    ]
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     day: date
@@ -129,9 +151,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("infusion__number", "onset_minute")
     )
     follow_ups = list(
-        FollowUp.objects.filter(infusion__patient=patient)
-        .select_related("infusion")
-        .order_by("due_on", "id")
+        FollowUp.objects.filter(patient=patient).select_related("infusion").order_by("due_on", "id")
     )
     medications = list(
         AdjuvantMedication.objects.filter(patient=patient).prefetch_related(Prefetch("changes"))
@@ -179,7 +199,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             TimelineEntry(
                 fu.done_on or fu.due_on,
                 "follow-up",
-                f"{fu.get_kind_display()} after infusion {fu.infusion.number}: "
+                f"{fu.get_kind_display()}"
+                + (f" after infusion {fu.infusion.number}" if fu.infusion else "")
+                + ": "
                 f"{fu.get_status_display().lower()}"
                 + (f", NPRS {fu.nprs}" if fu.nprs is not None else ""),
                 f"/follow-ups/{fu.pk}/",
@@ -234,5 +256,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_run": guards.can_at(request, Action.RUN_INFUSION, patient),
         "open_infusion": open_infusion,
         "can_decide": guards.can_at(request, Action.DECIDE_RESPONSE, patient),
+        "can_clear": guards.can_at(request, Action.APPROVE_DEVIATION, patient),
+        "clearable": _clearable(patient, enrolments),
+        "clearances": list(patient.clearances.select_related("cleared_by")),
     }
     return render(request, "clinic/patient.html", context)

@@ -5,12 +5,19 @@ from kip.registry.models.followups import FollowUp, ResponseDecision, ServiceInt
 from kip.registry.models.infusions import (
     AdverseEvent,
     CheckResult,
+    DeviationRequest,
     Infusion,
     MedicationDose,
     TitrationStep,
     VitalSigns,
 )
-from kip.registry.models.patients import AdjuvantChange, AdjuvantMedication, Enrolment, Patient
+from kip.registry.models.patients import (
+    AdjuvantChange,
+    AdjuvantMedication,
+    Enrolment,
+    ExclusionClearance,
+    Patient,
+)
 from kip.registry.models.sites import Membership, Site
 
 __all__ = [
@@ -19,7 +26,9 @@ __all__ = [
     "AdverseEvent",
     "AuditEntry",
     "CheckResult",
+    "DeviationRequest",
     "Enrolment",
+    "ExclusionClearance",
     "FollowUp",
     "Infusion",
     "MedicationDose",

@@ -174,6 +174,19 @@ class MedicationChange(models.TextChoices):
     OTHER = "other", "Other change"
 
 
+class PatientChoice(models.TextChoices):
+    """What the patient says about going on, at a follow-up (blank: not asked or not said)."""
+
+    CONTINUE = "continue", "Wants to continue"
+    STOP = "stop", "Wants to stop"
+
+
+class DeviationStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting a physician"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
 class Continuation(models.TextChoices):
     CONTINUE = "continue", "Continue"
     STOP = "stop", "Stop"

@@ -13,8 +13,10 @@ from kip.registry.models.choices import (
     FollowUpKind,
     FollowUpStatus,
     MedicationChange,
+    PatientChoice,
 )
 from kip.registry.models.infusions import Infusion
+from kip.registry.models.patients import Patient
 from kip.registry.models.sites import Site
 
 NPRS = [MinValueValidator(0), MaxValueValidator(10)]
@@ -40,7 +42,12 @@ class ServiceInterruption(models.Model):
 
 
 class FollowUp(models.Model):
-    infusion = models.ForeignKey(Infusion, on_delete=models.PROTECT, related_name="follow_ups")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
+    # The infusion followed up; None only for a service-interruption call to an enrolled patient
+    # who has had no infusion yet.
+    infusion = models.ForeignKey(
+        Infusion, on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+    )
     kind = models.CharField(max_length=24, choices=FollowUpKind.choices)
     due_on = models.DateField()
     status = models.CharField(
@@ -63,6 +70,14 @@ class FollowUp(models.Model):
     relief_ongoing = models.BooleanField(default=False)
     satisfaction = models.CharField(max_length=200, blank=True)
     adverse_events_reported = models.CharField(max_length=500, blank=True)
+    # Continuation inputs for the engine (kip.protocol.classify): reasons to stop whatever the
+    # response.
+    patient_choice = models.CharField(max_length=8, choices=PatientChoice.choices, blank=True)
+    adverse_event_limited = models.BooleanField(
+        default=False, help_text="Infusion-related adverse events limit going on."
+    )
+    deceased = models.BooleanField(default=False)
+    other_stop_reason = models.CharField(max_length=200, blank=True)
     # Service-interruption calls (Table 6).
     pain_returned_to_baseline = models.BooleanField(null=True, blank=True)
     medication_change = models.CharField(
@@ -79,6 +94,12 @@ class FollowUp(models.Model):
 
     class Meta:
         ordering = ["due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(infusion__isnull=False) | models.Q(kind="interruption_call"),
+                name="follow_up_has_infusion_unless_interruption_call",
+            )
+        ]
 
 
 class ResponseDecision(models.Model):

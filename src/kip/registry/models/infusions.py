@@ -9,6 +9,7 @@ from django.db import models
 from kip.registry.models.choices import (
     AdverseEventCategory,
     CheckStatus,
+    DeviationStatus,
     DoseKind,
     InfusionStatus,
     PhysicianDecision,
@@ -104,6 +105,54 @@ class TitrationStep(models.Model):
         ]
 
 
+class DeviationRequest(models.Model):
+    """A soft-limit rate a nurse asks for; a physician at the site approves it (and only then is
+    the TitrationStep stored, classified again at approval time) or declines it."""
+
+    infusion = models.ForeignKey(
+        Infusion, on_delete=models.PROTECT, related_name="deviation_requests"
+    )
+    minute = models.DecimalField(max_digits=7, decimal_places=1, validators=[MinValueValidator(0)])
+    rate_mg_per_h = models.DecimalField(
+        max_digits=6, decimal_places=1, validators=[MinValueValidator(0)]
+    )
+    reason = models.CharField("the nurse's reason", max_length=500)
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=8, choices=DeviationStatus.choices, default=DeviationStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField("the physician's reason", max_length=500, blank=True)
+    step = models.OneToOneField(
+        TitrationStep,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deviation_request",
+    )
+
+    class Meta:
+        ordering = ["infusion", "requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="pending", decided_by__isnull=True, step__isnull=True)
+                | (
+                    models.Q(status="declined", decided_by__isnull=False, step__isnull=True)
+                    & ~models.Q(decision_reason="")
+                )
+                | (
+                    models.Q(status="approved", decided_by__isnull=False, step__isnull=False)
+                    & ~models.Q(decision_reason="")
+                ),
+                name="deviation_request_decided_with_reason",
+            )
+        ]
+
+
 class VitalSigns(models.Model):
     infusion = models.ForeignKey(Infusion, on_delete=models.PROTECT, related_name="vitals")
     minute = models.DecimalField(max_digits=7, decimal_places=1, validators=[MinValueValidator(0)])
@@ -137,6 +186,9 @@ class AdverseEvent(models.Model):
     physician_decision = models.CharField(
         max_length=16, choices=PhysicianDecision.choices, blank=True
     )
+    # The session minute of the physician's decision: titrate measures a reduction from the rate
+    # running then, so a reduction on the pump is not reduced again.
+    decided_minute = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)

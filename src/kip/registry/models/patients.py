@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -60,6 +61,10 @@ class Patient(models.Model):
     # neuropathy before the onset of CNP"); None means not yet screened.
     diabetes_mellitus = models.BooleanField(null=True, blank=True)
     prior_peripheral_neuropathy = models.BooleanField(null=True, blank=True)
+    # Further exclusion conditions found at screening, by the protocol's exclusion ids (e.g.
+    # active_psychosis); None or [] means none recorded. Nullable so that adding it never rebuilds
+    # the patient table on SQLite (which would drop its no-delete trigger).
+    other_conditions = models.JSONField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -86,7 +91,8 @@ class Patient(models.Model):
             "diabetes_mellitus": self.diabetes_mellitus,
             "prior_peripheral_neuropathy": self.prior_peripheral_neuropathy,
         }
-        return [name for name, present in flags.items() if present]
+        listed = [name for name, present in flags.items() if present]
+        return listed + [c for c in self.other_conditions or [] if c not in listed]
 
     def clean(self) -> None:
         detail = {
@@ -142,6 +148,29 @@ class AdjuvantChange(models.Model):
 
     class Meta:
         ordering = ["changed_on"]
+
+
+class ExclusionClearance(models.Model):
+    """A physician has reviewed a soft exclusion (a relative contraindication) and cleared the
+    patient for infusions despite it; plan receives it as `cleared_by_physician`."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="clearances")
+    exclusion_id = models.CharField(max_length=64)
+    protocol_id = models.CharField(max_length=64)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    cleared_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient", "cleared_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "exclusion_id"], name="one_clearance_per_exclusion"
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="clearance_has_reason"),
+        ]
 
 
 class Enrolment(models.Model):

@@ -15,7 +15,14 @@ from kip.protocol.model import Protocol
 from kip.registry import access
 from kip.registry.access import Action
 from kip.registry.audit import audit_context
-from kip.registry.models import AdverseEvent, FollowUp, Infusion, Patient, Site
+from kip.registry.models import (
+    AdverseEvent,
+    DeviationRequest,
+    FollowUp,
+    Infusion,
+    Patient,
+    Site,
+)
 from kip.registry.services.errors import NotFound, PermissionDenied, from_input_error
 
 Source = Literal["app", "api", "cli", "import", "demo"]
@@ -80,11 +87,23 @@ def get_adverse_event(user: User, event_id: int, action: Action) -> AdverseEvent
 
 def get_follow_up(user: User, follow_up_id: int, action: Action) -> FollowUp:
     follow_up = (
-        FollowUp.objects.select_related("infusion__patient__site", "infusion__enrolment")
-        .filter(pk=follow_up_id, infusion__patient__archived_at__isnull=True)
+        FollowUp.objects.select_related("patient__site", "infusion__enrolment")
+        .filter(pk=follow_up_id, patient__archived_at__isnull=True)
         .first()
     )
     if follow_up is None:
         raise NotFound("follow_up_id", "registry.follow_up", "not found")
-    require(user, action, follow_up.infusion.patient.site, field="follow_up_id")
+    require(user, action, follow_up.patient.site, field="follow_up_id")
     return follow_up
+
+
+def get_deviation_request(user: User, request_id: int, action: Action) -> DeviationRequest:
+    row = (
+        DeviationRequest.objects.select_related("infusion__patient__site", "infusion__enrolment")
+        .filter(pk=request_id, infusion__patient__archived_at__isnull=True)
+        .first()
+    )
+    if row is None:
+        raise NotFound("request_id", "registry.deviation_request", "not found")
+    require(user, action, row.infusion.patient.site, field="request_id")
+    return row

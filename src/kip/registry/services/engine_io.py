@@ -21,6 +21,7 @@ from kip.registry.models import (
     AdverseEvent,
     CheckResult,
     Enrolment,
+    ExclusionClearance,
     FollowUp,
     Infusion,
     MedicationDose,
@@ -89,17 +90,23 @@ def infusion_day(infusion: Infusion) -> date:
 
 
 def assessment_of(follow_up: FollowUp, infusion_number: int) -> classify.Assessment:
-    """A recorded follow-up as the engine's assessment of the infusion it follows."""
+    """A recorded follow-up as the engine's assessment of the infusion it follows, with the
+    continuation inputs (the patient's choice, adverse events, death, another reason to stop)."""
+    infusion = follow_up.infusion
     return build(
         classify.Assessment,
         infusion_number=infusion_number,
-        baseline_nprs=follow_up.infusion.baseline_nprs,
+        baseline_nprs=None if infusion is None else infusion.baseline_nprs,
         nprs=follow_up.nprs,
         qualifier=follow_up.qualifier or None,
         functional_improvement=follow_up.functional_improvement,
         analgesics_reduced=follow_up.analgesics_reduced,
         relief_hours=num(follow_up.relief_hours),
         relief_ongoing=follow_up.relief_ongoing,
+        adverse_event_limited=follow_up.adverse_event_limited,
+        patient_choice=follow_up.patient_choice or None,
+        deceased=follow_up.deceased,
+        other_stop_reason=follow_up.other_stop_reason.strip() or None,
     )
 
 
@@ -111,11 +118,16 @@ def assessments(history: list[Infusion]) -> list[classify.Assessment]:
         infusion_id__in=position, status=FollowUpStatus.DONE, kind__in=ASSESSING
     )
     order = {FollowUpKind.CALL_24H: 0, FollowUpKind.CLINIC_VISIT: 1}
+
+    def number(f: FollowUp) -> int:
+        # Assessing follow-ups always follow an infusion (only interruption calls may not).
+        return position[f.infusion_id] if f.infusion_id is not None else 0
+
     done = sorted(
         rows,
-        key=lambda f: (position[f.infusion_id], order[FollowUpKind(f.kind)], f.done_on, f.pk),
+        key=lambda f: (number(f), order[FollowUpKind(f.kind)], f.done_on, f.pk),
     )
-    return [assessment_of(f, position[f.infusion_id]) for f in done]
+    return [assessment_of(f, number(f)) for f in done]
 
 
 def interruptions_for(patient: Patient) -> list[ServiceInterruption]:
@@ -143,6 +155,12 @@ def enrolment_end(patient: Patient) -> plan.EnrolmentEnd | None:
     return build(
         plan.EnrolmentEnd, date=last.ended_on, reason=last.get_end_reason_display() or "ended"
     )
+
+
+def cleared_exclusions(patient: Patient) -> list[str]:
+    """Soft exclusions a physician has reviewed and cleared for this patient."""
+    rows = ExclusionClearance.objects.filter(patient=patient).order_by("exclusion_id")
+    return list(rows.values_list("exclusion_id", flat=True))
 
 
 def check_results(infusion: Infusion | None) -> dict[str, plan.CheckStatus]:
@@ -175,6 +193,7 @@ def plan_request(
         ],
         assessments=assessments(history),
         check_results=check_results(infusion),
+        cleared_by_physician=cleared_exclusions(patient),
         service_interruptions=interruption_inputs(patient),
         enrolment_end=enrolment_end(patient),
     )
@@ -236,6 +255,14 @@ def given_doses(infusion: Infusion, up_to_minute: float) -> list[GivenDose]:
     ]
 
 
+def decision_minute(event: AdverseEvent, elapsed_minutes: float) -> float:
+    """When the physician decided: a reduction is measured from the rate running then, so it is
+    applied once. Decisions recorded before the registry kept the minute (migration 0004) fall
+    back to the event's onset. Never after the minute asked about."""
+    at = event.decided_minute if event.decided_minute is not None else event.onset_minute
+    return min(float(at), elapsed_minutes)
+
+
 def titrate_request(
     infusion: Infusion,
     elapsed_minutes: float,
@@ -257,11 +284,9 @@ def titrate_request(
         rate_history=rate_history(infusion, elapsed_minutes),
         active_adverse_events=[e.term for e in events],
         physician_decision=PhysicianOption(decision.physician_decision) if decision else None,
-        # The registry keeps no minute for the decision itself (see the service report); the
-        # event's onset is the rate a reduction is measured from, and it never ratchets down.
-        physician_decision_minute=min(float(decision.onset_minute), elapsed_minutes)
-        if decision
-        else None,
+        physician_decision_minute=None
+        if decision is None
+        else decision_minute(decision, elapsed_minutes),
         vitals=latest_vitals(infusion, elapsed_minutes),
         start_rate_mg_per_h=start_rate,
         proposed_rate_mg_per_h=proposed_rate,

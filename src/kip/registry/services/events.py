@@ -162,11 +162,13 @@ def physician_decision(
     adverse_event_id: int,
     decision: PhysicianOption,
     *,
+    minute: float | None = None,
     note: str = "",
     source: Source = "app",
 ) -> Decided:
     """A physician's decision after evaluating the event: one of the options the protocol gives
-    for it (after a stop event, only PRN medication or stop)."""
+    for it (after a stop event, only PRN medication or stop). The session minute of the decision
+    (now, unless given) is kept: titrate measures a reduction from the rate running then."""
     event = get_adverse_event(user, adverse_event_id, Action.APPROVE_DEVIATION)
     infusion = event.infusion
     require_status(infusion, DURING, "decide on an event during")
@@ -182,14 +184,22 @@ def physician_decision(
             "adverse_events.physician_options",
             f"{decision.value!r} is not an option for {event.term} ({known})",
         )
+    at = tenths(
+        minute if minute is not None else max(elapsed_minutes(infusion), float(event.onset_minute)),
+        "minute",
+        "session.minute",
+        event.onset_minute,
+        MAX_MINUTE,
+    )
     with writing(user, note.strip() or f"physician decision {decision.value}", source):
+        event.decided_minute = at
         event.physician_evaluated = True
         event.evaluated_by = user
         event.physician_decision = decision.value
         if note:
             event.note = note
         event.save()
-    return Decided(event, engine_next(infusion, elapsed_minutes(infusion)))
+    return Decided(event, engine_next(infusion, max(elapsed_minutes(infusion), float(at))))
 
 
 def resolve_adverse_event(

@@ -20,6 +20,7 @@ from kip.registry.models.choices import (
     EndReason,
     FollowUpStatus,
     MedicationChange,
+    PatientChoice,
 )
 from kip.registry.services import engine_io
 from kip.registry.services.common import Source, get_follow_up, protocol_of, writing
@@ -61,15 +62,20 @@ class FollowUpAnswers:
     mood_worse: bool | None = None
     appetite_worse: bool | None = None
     note: str = ""
+    # Continuation inputs: reasons to stop whatever the response (kip.protocol.classify).
+    patient_choice: PatientChoice | None = None
+    adverse_event_limited: bool = False
+    deceased: bool = False
+    other_stop_reason: str = ""
 
 
 def due_follow_ups(user: User, until: date | None = None) -> QuerySet[FollowUp]:
     """Follow-ups still due at the user's sites, earliest first (up to `until` when given)."""
     sites = access.sites_for(user, Action.RUN_INFUSION)
-    rows = FollowUp.objects.select_related("infusion__patient").filter(
+    rows = FollowUp.objects.select_related("patient", "infusion").filter(
         status=FollowUpStatus.DUE,
-        infusion__patient__site__in=sites,
-        infusion__patient__archived_at__isnull=True,
+        patient__site__in=sites,
+        patient__archived_at__isnull=True,
     )
     if until is not None:
         rows = rows.filter(due_on__lte=until)
@@ -78,9 +84,13 @@ def due_follow_ups(user: User, until: date | None = None) -> QuerySet[FollowUp]:
 
 def classification_of(follow_up: FollowUp) -> classify.ClassifyResult | None:
     """The engine's verdict on the infusion a done 24-hour call or clinic visit assesses."""
-    if follow_up.kind not in engine_io.ASSESSING or follow_up.status != FollowUpStatus.DONE:
-        return None
     infusion = follow_up.infusion
+    if (
+        infusion is None
+        or follow_up.kind not in engine_io.ASSESSING
+        or follow_up.status != FollowUpStatus.DONE
+    ):
+        return None
     history = engine_io.given_infusions(infusion.patient)
     position = next((i + 1 for i, inf in enumerate(history) if inf.pk == infusion.pk), None)
     assessment = engine_io.assessment_of(follow_up, position or infusion.number)
@@ -105,8 +115,11 @@ def record_follow_up(
         raise ServiceError("reason", "audit.reason_for_change", "changing a record needs a reason")
     if answers.nprs is not None and not 0 <= answers.nprs <= 10:
         raise ServiceError("nprs", "nprs.range", "must be between 0 and 10")
-    if done_on < follow_up.infusion.planned_on:
+    if follow_up.infusion is not None and done_on < follow_up.infusion.planned_on:
         raise ServiceError("done_on", "follow_ups.order", "is before the infusion")
+    other_stop = answers.other_stop_reason.strip()
+    if len(other_stop) > 200:
+        raise ServiceError("other_stop_reason", "follow_ups.other_stop_reason", "at most 200")
     relief = (
         None
         if answers.relief_hours is None
@@ -130,6 +143,10 @@ def record_follow_up(
         follow_up.mood_worse = answers.mood_worse
         follow_up.appetite_worse = answers.appetite_worse
         follow_up.note = answers.note
+        follow_up.patient_choice = answers.patient_choice or ""
+        follow_up.adverse_event_limited = answers.adverse_event_limited
+        follow_up.deceased = answers.deceased
+        follow_up.other_stop_reason = other_stop
         follow_up.status = FollowUpStatus.DONE
         follow_up.done_on = done_on
         follow_up.recorded_by = user
@@ -182,9 +199,11 @@ def confirm_response(
         raise ServiceError("stop_reason", "responder.confirmation", "only for a stop")
     else:
         stop = None
+    infusion = follow_up.infusion
+    assert infusion is not None  # classified follow-ups follow an infusion
     with writing(user, reason.strip() or "confirm responder classification", source):
         decision = ResponseDecision.objects.create(
-            infusion=follow_up.infusion,
+            infusion=infusion,
             follow_up=follow_up,
             engine_responder=verdict.responder,
             engine_duration_band=verdict.duration_band or "",

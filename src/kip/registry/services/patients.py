@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 
@@ -34,8 +35,27 @@ EDITABLE = frozenset(
         "radiation_site",
         "diabetes_mellitus",
         "prior_peripheral_neuropathy",
+        "other_conditions",
     }
 )
+# A protocol's exclusion id: lower-case words joined by underscores or hyphens.
+CONDITION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _conditions(value: object) -> list[str] | None:
+    """Further exclusion conditions as a sorted list of ids without repeats (None: none)."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ServiceError("other_conditions", "patient.other_conditions", "a list of ids")
+    bad = [v for v in value if not CONDITION_ID.match(v)]
+    if bad:
+        raise ServiceError(
+            "other_conditions",
+            "patient.other_conditions",
+            f"{bad[0]!r} is not an exclusion id (lower case, digits, _ or -)",
+        )
+    return sorted(set(value)) or None
 
 
 def list_patients(user: User, search: str = "") -> QuerySet[Patient]:
@@ -65,7 +85,7 @@ def _apply(patient: Patient, fields: Mapping[str, object]) -> None:
     if unknown:
         raise ServiceError(unknown[0], "patient.fields", "not an editable patient field")
     for name, value in fields.items():
-        setattr(patient, name, value)
+        setattr(patient, name, _conditions(value) if name == "other_conditions" else value)
     try:
         patient.full_clean()
     except ValidationError as exc:

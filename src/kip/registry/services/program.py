@@ -95,17 +95,17 @@ def create_service_interruption(
         ).distinct()
         for patient in enrolled:
             given = engine_io.given_infusions(patient)
-            # The call asks about the time since the last infusion; a patient who has had none
-            # has nothing to report yet (FollowUp belongs to an infusion).
-            if given:
-                calls.append(
-                    FollowUp.objects.create(
-                        infusion=given[-1],
-                        kind=FollowUpKind.INTERRUPTION_CALL,
-                        due_on=starts_on,
-                        interruption=pause,
-                    )
+            # The call asks about the time since the last infusion; a patient waiting for a first
+            # one is called too (pain, medication, function while the service is paused).
+            calls.append(
+                FollowUp.objects.create(
+                    patient=patient,
+                    infusion=given[-1] if given else None,
+                    kind=FollowUpKind.INTERRUPTION_CALL,
+                    due_on=starts_on,
+                    interruption=pause,
                 )
+            )
     return InterruptionCreated(pause, postponed, calls)
 
 

@@ -234,6 +234,7 @@ def elapsed_minutes(infusion: Infusion) -> float:
         TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("minute"))["m"],
         VitalSigns.objects.filter(infusion=infusion).aggregate(m=Max("minute"))["m"],
         AdverseEvent.objects.filter(infusion=infusion).aggregate(m=Max("onset_minute"))["m"],
+        AdverseEvent.objects.filter(infusion=infusion).aggregate(m=Max("decided_minute"))["m"],
     ]
     latest = max((float(m) for m in stored if m is not None), default=0.0)
     clock = 0.0
@@ -271,6 +272,44 @@ def record_rate(
     physician at this site approving and a reason, otherwise stored."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, (InfusionStatus.RUNNING,), "set a rate for")
+    checked = classify_rate(infusion, minute, rate_mg_per_h)
+    proposed = checked.proposed
+    approver: User | None = None
+    if proposed.classification is Classification.SOFT_LIMIT:
+        first = proposed.reasons[0]
+        if approved_by_id is None:
+            raise PermissionDenied(
+                "approved_by", first.rule, "a soft-limit deviation needs a physician's approval"
+            )
+        approver = User.objects.filter(pk=approved_by_id, is_active=True).first()
+        site = infusion.patient.site
+        if approver is None or not access.can(approver, Action.APPROVE_DEVIATION, site):
+            raise PermissionDenied(
+                "approved_by", first.rule, "the approver is not a physician at this site"
+            )
+        if not reason.strip():
+            raise ServiceError("reason", first.rule, "a soft-limit deviation needs a reason")
+    at, rate = checked.minute, checked.rate
+    with writing(user, reason.strip() or f"rate {rate} mg/h at minute {at}", source):
+        step = store_step(infusion, checked, entered_by=user, approver=approver, reason=reason)
+    return RateRecorded(step, proposed, engine_next(infusion, float(at)))
+
+
+@dataclass(frozen=True)
+class CheckedRate:
+    """A rate the engine has classified (not refused) at a minute of a running infusion."""
+
+    minute: Decimal
+    rate: Decimal
+    advice: titrate.TitrateResult
+    proposed: ProposedRate
+
+
+def classify_rate(
+    infusion: Infusion, minute: float | Decimal, rate_mg_per_h: float | Decimal
+) -> CheckedRate:
+    """Titrate's classification of a rate at a minute, on the log as stored now; a refused rate,
+    or a minute before the last rate change, is a ServiceError."""
     at = tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
     rate = tenths(
         rate_mg_per_h, "rate_mg_per_h", "limits.rate_increment_mg_per_h", Decimal(0), Decimal(9999)
@@ -286,38 +325,35 @@ def record_rate(
     advice = _decide(request)
     proposed = advice.proposed
     assert proposed is not None  # titrate classifies every proposed rate
-    approver: User | None = None
     if proposed.classification is Classification.REFUSED:
         first = proposed.reasons[0]
         raise ServiceError("rate_mg_per_h", first.rule, f"refused: {first.text}")
-    if proposed.classification is Classification.SOFT_LIMIT:
-        first = proposed.reasons[0]
-        if approved_by_id is None:
-            raise PermissionDenied(
-                "approved_by", first.rule, "a soft-limit deviation needs a physician's approval"
-            )
-        approver = User.objects.filter(pk=approved_by_id, is_active=True).first()
-        site = infusion.patient.site
-        if approver is None or not access.can(approver, Action.APPROVE_DEVIATION, site):
-            raise PermissionDenied(
-                "approved_by", first.rule, "the approver is not a physician at this site"
-            )
-        if not reason.strip():
-            raise ServiceError("reason", first.rule, "a soft-limit deviation needs a reason")
-    soft = proposed.classification is Classification.SOFT_LIMIT
-    with writing(user, reason.strip() or f"rate {rate} mg/h at minute {at}", source):
-        step = TitrationStep.objects.create(
-            infusion=infusion,
-            minute=at,
-            rate_mg_per_h=rate,
-            classification=RateClassification.SOFT_LIMIT if soft else RateClassification.OK,
-            engine_action=advice.action.value,
-            engine_rate_mg_per_h=Decimal(str(advice.rate_mg_per_h)).quantize(Decimal("0.1")),
-            deviation_reason=reason.strip() if soft else "",
-            approved_by=approver,
-            entered_by=user,
-        )
-    return RateRecorded(step, proposed, engine_next(infusion, float(at)))
+    return CheckedRate(at, rate, advice, proposed)
+
+
+def store_step(
+    infusion: Infusion,
+    checked: CheckedRate,
+    *,
+    entered_by: User,
+    approver: User | None,
+    reason: str,
+) -> TitrationStep:
+    """The TitrationStep for a classified rate (inside the caller's audited transaction); a
+    soft-limit one carries its approving physician and reason."""
+    soft = checked.proposed.classification is Classification.SOFT_LIMIT
+    advice = checked.advice
+    return TitrationStep.objects.create(
+        infusion=infusion,
+        minute=checked.minute,
+        rate_mg_per_h=checked.rate,
+        classification=RateClassification.SOFT_LIMIT if soft else RateClassification.OK,
+        engine_action=advice.action.value,
+        engine_rate_mg_per_h=Decimal(str(advice.rate_mg_per_h)).quantize(Decimal("0.1")),
+        deviation_reason=reason.strip() if soft else "",
+        approved_by=approver,
+        entered_by=entered_by,
+    )
 
 
 def record_vitals(
@@ -402,7 +438,10 @@ def end_infusion(
         infusion.save()
         follow_ups = [
             FollowUp.objects.create(
-                infusion=infusion, kind=FOLLOW_UP_KIND[item_kind(item)], due_on=item.due_date
+                patient=infusion.patient,
+                infusion=infusion,
+                kind=FOLLOW_UP_KIND[item_kind(item)],
+                due_on=item.due_date,
             )
             for item in decision.follow_ups
         ]
