@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from kip import __version__
+from kip.cli_demo import demo
 from kip.cli_outcomes import (
     export_cohort_command,
     import_command,
@@ -47,6 +48,7 @@ app.command("import")(import_command)
 app.command("export-cohort")(export_cohort_command)
 app.command("init")(init)
 app.command("serve")(serve)
+app.command("demo")(demo)
 
 
 def _print_version(value: bool) -> None:

@@ -15,7 +15,7 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -69,9 +69,18 @@ class OutputFormat(StrEnum):
     CSV = "csv"
 
 
-def run_reproduction(url: str | None, *, seed: int, load_cohort: bool) -> Reproduction:
+def run_reproduction(
+    url: str | None,
+    *,
+    seed: int,
+    load_cohort: bool,
+    sites: Sequence[str] = (),
+    date_to: date | None = None,
+) -> Reproduction:
     """Connect, load the study cohort where asked (always for the default in-memory engine),
-    count Tables 1-6 in the engine and compare every printed figure."""
+    count Tables 1-6 in the engine and compare every printed figure. `sites` and `date_to` pick
+    the study's patients out of a registry that has more (`kip demo`: a second site, patients
+    treated since)."""
     # Imported here: Ibis, PyArrow and SciPy take most of a second to load, which every other
     # kip command (kip protocol titrate at the bedside) would otherwise pay too.
     from kip.outcomes import engines
@@ -85,7 +94,11 @@ def run_reproduction(url: str | None, *, seed: int, load_cohort: bool) -> Reprod
         if url is None or load_cohort:
             tables = engines.load_dataset(con, study_cohort(seed))
         else:
-            tables = engines.analysis_tables(con)
+            tables = engines.analysis_tables(con, engines.table_prefix(target)[1])
+        if sites or date_to is not None:
+            from kip.outcomes.report.filters import ReportFilter, apply_filter
+
+            tables = apply_filter(tables, ReportFilter(date_to=date_to, sites=tuple(sites)))
         recomputed = study_tables(tables)
     except engines.EngineError as exc:
         raise InputError(str(exc)) from None
@@ -180,6 +193,23 @@ def reproduce_command(
         bool,
         typer.Option("--all", help="In the table, list matching figures too.", show_default=False),
     ] = False,
+    site: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--site", metavar="CODE", help="Patients of this site (repeatable).", show_default=False
+        ),
+    ] = None,
+    date_to: Annotated[
+        datetime | None,
+        typer.Option(
+            "--to",
+            metavar="DATE",
+            formats=["%Y-%m-%d"],
+            help="Patients with an infusion on or before DATE, their infusions up to DATE (the "
+            "study period, e.g. 2020-12-31).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compare every figure the study printed with kip's recomputation of Tables 1-6.
 
@@ -187,7 +217,13 @@ def reproduce_command(
     that gives a printed P value from the printed counts) or unexplained. Exit code 0 when none is
     unexplained, 1 otherwise.
     """
-    result = run_reproduction(engine, seed=seed, load_cohort=load_cohort)
+    result = run_reproduction(
+        engine,
+        seed=seed,
+        load_cohort=load_cohort,
+        sites=tuple(site or ()),
+        date_to=None if date_to is None else date_to.date(),
+    )
     if output is OutputFormat.JSON:
         emit_json(to_json(result))
     elif output is OutputFormat.CSV:
@@ -372,7 +408,7 @@ def build_cli_report(url: str | None, filters: ReportFilter, *, seed: int, steps
             tables = engines.load_dataset(con, study_cohort(seed))
             source = f"seeded study cohort (seed {seed}; synthetic, not patient data)"
         else:
-            tables = engines.analysis_tables(con)
+            tables = engines.analysis_tables(con, engines.table_prefix(target)[1])
             source = f"analysis tables of {engines.redact(target)}"
         steps.done("counting Tables 1–6 in the engine")
         report = build_report(tables, filters, source=source, engine=engines.redact(target))

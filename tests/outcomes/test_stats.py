@@ -378,3 +378,15 @@ def test_clopper_pearson_contains_estimate_and_widens(
     assert 0.0 <= low_n <= k / n <= high_n <= 1.0
     assert low_w <= low_n + 1e-12
     assert high_w >= high_n - 1e-12
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_clopper_pearson_equals_scipy_root_search(confidence: float) -> None:
+    from scipy.stats import binomtest
+
+    for n in (1, 2, 6, 13, 57, 192):
+        for k in range(n + 1):
+            expected = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+            low, high = clopper_pearson(k, n, confidence)
+            assert low == pytest.approx(expected.low, abs=1e-9)
+            assert high == pytest.approx(expected.high, abs=1e-9)

@@ -194,10 +194,13 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
         or not 0.0 < confidence < 1.0
     ):
         raise ValueError(f"confidence: must be strictly between 0 and 1, got {confidence!r}")
-    ci = _scipy_stats.binomtest(k_, n_).proportion_ci(
-        confidence_level=float(confidence), method="exact"
-    )
-    return float(ci.low), float(ci.high)
+    # The exact interval's closed form as beta quantiles: the same bounds binomtest's
+    # proportion_ci(method="exact") finds by root search, at a fraction of the cost (a report
+    # computes hundreds of them).
+    alpha = 1.0 - float(confidence)
+    low = 0.0 if k_ == 0 else float(_scipy_stats.beta.ppf(alpha / 2, k_, n_ - k_ + 1))
+    high = 1.0 if k_ == n_ else float(_scipy_stats.beta.ppf(1 - alpha / 2, k_ + 1, n_ - k_))
+    return low, high
 
 
 def _count(name: str, value: object) -> int:

@@ -1,0 +1,109 @@
+"""Where a write's time goes: one client charting one infusion through the API in-process
+(Django's test client, no network), profiled with pyinstrument, with the SQL queries counted.
+
+    .venv/bin/python bench/api_profile.py [--db sqlite|postgresql] [--requests N]
+
+Uses a temporary database (SQLite file, or a kip_profile_<random> PostgreSQL database dropped
+afterwards) set up by bench/api_world.py, and the same session as bench/api_load.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from api_load import session_calls  # noqa: E402
+
+
+def profile(url: str, workdir: Path, requests: int) -> None:
+    password = secrets.token_urlsafe(18)
+    os.environ |= {
+        "KIP_DATABASE_URL": url,
+        "KIP_SECRET_KEY": secrets.token_urlsafe(40),
+        "KIP_VAR_DIR": str(workdir / "var"),
+        "KIP_ADMIN_PASSWORD": password,
+        "KIP_BENCH_PASSWORD": password,
+        "DJANGO_SETTINGS_MODULE": "kip.site.settings",
+    }
+    kip = str(Path(sys.executable).parent / "kip")
+    init = [kip, "init", "--username", "bench_admin"]
+    subprocess.run(init, cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    setup = [sys.executable, str(BENCH_DIR / "api_world.py"), "--infusions", "2"]
+    world = json.loads(subprocess.run(setup, check=True, capture_output=True).stdout)
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from pyinstrument import Profiler
+
+    from kip.api.auth import make_token
+
+    token = make_token(User.objects.get(username=world["nurse"]))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    warm, measured = world["infusions"]
+    for call in list(session_calls(warm))[:20]:
+        client.post(call.path, call.body, content_type="application/json")
+    calls = list(session_calls(measured))[:requests]
+    queries: Counter[str] = Counter()
+    profiler = Profiler(interval=0.0005)
+    began = time.perf_counter()
+    with CaptureQueriesContext(connection) as captured:
+        profiler.start()
+        for call in calls:
+            response = client.post(call.path, call.body, content_type="application/json")
+            assert response.status_code == 201, response.content
+        profiler.stop()
+    elapsed = time.perf_counter() - began
+    for q in captured.captured_queries:
+        queries[q["sql"].split(" WHERE ")[0][:90]] += 1
+    print(f"{len(calls)} writes in {elapsed:.2f} s: {elapsed / len(calls) * 1000:.1f} ms each")
+    print(f"{len(captured.captured_queries) / len(calls):.1f} SQL queries per write; most common:")
+    for sql, n in queries.most_common(int(os.environ.get("KIP_PROFILE_TOP", "25"))):
+        print(f"  {n / len(calls):5.2f}  {sql}")
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kip-api-profile-") as tmp:
+        workdir = Path(tmp)
+        if args.db == "sqlite":
+            profile(f"sqlite:///{workdir / 'profile.sqlite3'}", workdir, args.requests)
+            return 0
+        server = args.postgres_server.rstrip("/")
+        name = f"kip_profile_{secrets.token_hex(4)}"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        try:
+            profile(f"{server}/{name}", workdir, args.requests)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
