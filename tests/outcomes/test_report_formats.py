@@ -18,6 +18,7 @@ from kip.outcomes.cells import Count, GroupSize, PValue
 from kip.outcomes.report.cell_text import TEST_LABELS
 from kip.outcomes.report.figures import ReportFigure, png_bytes, report_figures
 from kip.outcomes.report.filters import ReportFilter
+from kip.outcomes.report.layout import TEST_LEGEND, TEST_SHORT
 from kip.outcomes.report.model import PAPER_TABLES, Report, build_report
 from kip.outcomes.report.odds import adjuvant_odds_ratios
 from kip.outcomes.report.render_csv import FIELDS, render_csv
@@ -86,9 +87,19 @@ def test_markdown_has_every_table_and_named_tests(report: Report) -> None:
         assert f"## {table.title}" in text
     snri = _snri(report)
     assert snri.result is not None
-    line = next(line for line in text.splitlines() if line.startswith("| SNRIs: P value"))
+    lines = text.splitlines()
+    snris = lines.index("| **SNRIs** |  |  |  |  |  |")
+    line = next(line for line in lines[snris:] if line.startswith("| P value |"))
     assert line.endswith(f"P = {snri.result.p_value:.4f} ({TEST_LABELS[snri.result.test]}) |")
-    assert "| Responders (% of patients) | 9/13 (69.2%) | 21/25 (84.0%) |" in text
+    # As the paper prints it: n per column in the header, the denominator said once.
+    assert "| Tumor compression (n = 13) | CIPN (n = 25) |" in text
+    assert "_n/N (%) of patients, unless a heading or row says otherwise._" in text
+    assert "| Responders | 9/13 (69.2%) | 21/25 (84.0%) |" in text
+    assert (
+        "| **Location of tumor compression** |" in text and "| Nerve roots | 8/13 (61.5%) |" in text
+    )
+    assert "| **Resolution (% of infusions with an adverse event)** |" in text
+    assert "(% of patients)" not in text.split("## Table 2")[0]  # Table 1: all of patients
 
 
 def test_terminal_names_the_test_of_every_p_value(report: Report) -> None:
@@ -105,10 +116,31 @@ def test_terminal_names_the_test_of_every_p_value(report: Report) -> None:
         if isinstance(cell, PValue) and cell.result is not None
     ]
     assert sum(text.count(f"{c.result.p_value:.4f}") > 0 for c in tested if c.result) > 0
-    assert text.count("goodness-of-fit") >= sum(
-        1 for c in tested if c.result and c.result.test is StatTest.GOODNESS_OF_FIT
-    )
+    # Every P value cell names its test by a short name; each table's legend spells it out.
+    for test in StatTest:
+        cells = sum(1 for c in tested if c.result and c.result.test is test)
+        assert text.count(TEST_SHORT[test]) >= cells
+        assert (TEST_LEGEND[test] in text) == (cells > 0)
     assert "42/57 (73.7%)" in text
+    assert "Location of tumor compression\n  Cranial nerve" in text  # a heading over its rows
+
+
+@pytest.mark.parametrize("width", [100, 200])
+def test_terminal_never_breaks_a_word_at_100_columns_or_wide(report: Report, width: int) -> None:
+    console = Console(record=True, width=width, file=io.StringIO())
+    console.print(render_terminal(report))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    words = {"Tumor", "compression", "CIPN", "Postsurgical", "Postradiation", "Total"}
+    for table in report.tables:
+        head = text[text.index(table.title) :].split("─" * 20)[0]
+        assert words <= set(head.split()), head  # each header word whole, on one line
+    assert "N = 57" in text and "n = 13" in text
+    # Labels are short under their headings, the denominator named once, not on every row.
+    assert "% of patients) " not in text.split("Table 2.")[0]
+    assert "  Nerve roots " in text and "  Paclitaxel carboplatin" in text
+    if width >= 160:
+        assert "Tumor compression" in text  # room enough: the header on one line
 
 
 def test_csv_parses_back_to_the_tables(report: Report) -> None:

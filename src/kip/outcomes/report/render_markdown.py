@@ -7,7 +7,8 @@ and PDF formats; the odds ratios they plot are listed as a table instead.
 from __future__ import annotations
 
 from kip.outcomes.cells import OutcomeTable
-from kip.outcomes.report.cell_text import COLUMN_LABELS, cell_text, row_label
+from kip.outcomes.report.cell_text import COLUMN_LABELS, cell_text
+from kip.outcomes.report.layout import TableLayout, column_sizes, lay_out
 from kip.outcomes.report.model import Report
 from kip.outcomes.report.odds import adjuvant_odds_ratios, odds_ratio_text
 
@@ -19,17 +20,28 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _head(layout: TableLayout, column: str) -> str:
+    sizes = column_sizes(layout, column)
+    return COLUMN_LABELS[column] if sizes is None else f"{COLUMN_LABELS[column]} ({sizes})"
+
+
 def _table(table: OutcomeTable) -> list[str]:
-    heads = ["", *(COLUMN_LABELS[c] for c in table.columns)]
-    lines = [
-        f"## {table.title}",
-        "",
+    layout = lay_out(table)
+    heads = ["", *(_head(layout, c) for c in table.columns)]
+    lines = [f"## {table.title}", ""]
+    if layout.caption:
+        lines += [f"_{layout.caption}._", ""]
+    lines += [
         "| " + " | ".join(heads) + " |",
         "|" + "---|" + "---:|" * len(table.columns),
     ]
-    for row in table.rows:
-        cells = [row_label(row), *(cell_text(row.cell(c)) for c in table.columns)]
-        lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
+    blanks = [""] * len(table.columns)
+    for section in layout.sections:
+        if section.heading is not None:
+            lines.append("| " + " | ".join([f"**{_escape(section.heading)}**", *blanks]) + " |")
+        for row in section.rows:
+            cells = [row.label, *(cell_text(row.row.cell(c)) for c in table.columns)]
+            lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
     return [*lines, ""]
 
 
@@ -61,7 +73,8 @@ def render_markdown(report: Report) -> str:
         f"- Data: {report.source}",
         f"- Engine: {report.engine}",
         f"- Filters: {report.filters.describe()}",
-        "- Cells read n/denominator (%); each P value names its test "
+        "- Cells read n/N (%), N the denominator each table names (the column's n unless a "
+        "heading or row says otherwise); each P value names its test "
         "(χ² is chi-squared); intervals are exact 95% Clopper–Pearson (CSV, XLSX, HTML).",
         "",
     ]
