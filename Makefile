@@ -21,6 +21,7 @@ run: $(STAMP)
 	@pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
 	KIP_ADMIN_PASSWORD=$$pw $(BIN)/kip init --username admin --database-url $(DEMO_URL) \
 	&& KIP_DEMO_PASSWORD=$$pw $(BIN)/kip demo --database-url $(DEMO_URL) \
+	&& $(BIN)/kip report --engine '$(DEMO_URL)?prefix=analysis_' --site main --to 2020-12-31 \
 	&& $(BIN)/kip reproduce --engine '$(DEMO_URL)?prefix=analysis_' --site main \
 		--to 2020-12-31 --format json | $(BIN)/python -c 'import json,sys; \
 		s=json.load(sys.stdin)["summary"]; print("kip reproduce on the demo registry (study site, to 2020):", \

@@ -70,3 +70,15 @@ def test_missing_table_and_column_are_named() -> None:
     con.raw_sql("ALTER TABLE adjuvants DROP COLUMN in_use_during_ketamine")
     with pytest.raises(engines.EngineError, match=r"adjuvants: missing column\(s\) in_use"):
         engines.analysis_tables(con)
+
+
+def test_sqlite_url_reads_paths_as_the_registry_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sqlite:///relative and sqlite:////absolute, as kip.site.database reads them.
+    monkeypatch.chdir(tmp_path)
+    engines.connect("sqlite:///rel.db").raw_sql("CREATE TABLE t (x INTEGER)")
+    assert (tmp_path / "rel.db").exists()
+    absolute = tmp_path / "abs.db"
+    engines.connect(f"sqlite:///{absolute}").raw_sql("CREATE TABLE t (x INTEGER)")
+    assert absolute.exists()

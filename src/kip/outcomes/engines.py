@@ -132,7 +132,9 @@ def connect(url: str) -> Any:
         if parsed.scheme == "duckdb":
             return ibis.duckdb.connect(parsed.netloc + parsed.path or ":memory:")
         if parsed.scheme == "sqlite":
-            return ibis.sqlite.connect(parsed.path or None)
+            # As the registry reads it (kip.site.database): sqlite:///relative/path and
+            # sqlite:////absolute/path, so one URL names one file for every kip command.
+            return ibis.sqlite.connect(parsed.path.removeprefix("/") or None)
         if parsed.scheme == "pyspark":
             return _connect_spark(parsed)
         return ibis.connect(url)
