@@ -74,7 +74,7 @@ def profile(url: str, workdir: Path, requests: int) -> None:
         queries[q["sql"].split(" WHERE ")[0][:90]] += 1
     print(f"{len(calls)} writes in {elapsed:.2f} s: {elapsed / len(calls) * 1000:.1f} ms each")
     print(f"{len(captured.captured_queries) / len(calls):.1f} SQL queries per write; most common:")
-    for sql, n in queries.most_common(int(os.environ.get("KIP_PROFILE_TOP", "25"))):
+    for sql, n in queries.most_common(25):
         print(f"  {n / len(calls):5.2f}  {sql}")
     print(profiler.output_text(unicode=False, color=False, show_all=False))
 

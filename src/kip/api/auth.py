@@ -49,9 +49,13 @@ def user_from_token(token: str) -> User | None:
 
 
 def _permit(user: User | None, action: Action | None) -> User | None:
-    if user is None:
-        return None
-    if action is not None and not access.sites_for(user, action).exists():
+    """The user, when the route's action is theirs at one site at least. Their memberships are
+    read once here and kept on this request's user instance, so the route's own site checks
+    (services.common.require) ask no more queries."""
+    if user is None or action is None:
+        return user
+    access.remember_roles(user)
+    if not access.acts_anywhere(user, action):
         raise Forbidden(action)
     return user
 

@@ -4,6 +4,7 @@ only with the actions that role grants. Views and API routes declare the action 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser
@@ -45,14 +46,52 @@ GRANTS: dict[Role, frozenset[Action]] = {
 User = AuthUser | AnonymousUser
 
 
+# The attribute a request's user instance keeps its memberships under (see remember_roles).
+_ROLES_MEMO = "_kip_roles_by_site"
+
+
+def remember_roles(user: AuthUser) -> dict[int, frozenset[Role]]:
+    """Every role the user holds, by site id, read in one query and kept on this user instance.
+
+    Only the API's authentication calls this, on the user instance it has just loaded for the
+    request (a token's or Basic credentials' fresh instance, or the session's per-request user),
+    so the memo lives exactly as long as the request and belongs to one user. Nothing in a
+    request changes memberships. Callers that hold a user across requests (the CLI, tests,
+    services called directly) never set it, so they keep reading the table each time."""
+    by_site: dict[int, set[Role]] = {}
+    for site_id, role in Membership.objects.filter(user=user).values_list("site_id", "role"):
+        by_site.setdefault(site_id, set()).add(Role(role))
+    memo = {site_id: frozenset(roles) for site_id, roles in by_site.items()}
+    setattr(user, _ROLES_MEMO, memo)
+    return memo
+
+
+def allows(roles: Iterable[Role], action: Action) -> bool:
+    return any(action in GRANTS[role] for role in roles)
+
+
 def roles_at(user: User, site: Site) -> set[Role]:
     if not user.is_authenticated or not user.is_active:
         return set()
+    memo: dict[int, frozenset[Role]] | None = getattr(user, _ROLES_MEMO, None)
+    if memo is not None:
+        return set(memo.get(site.pk, ()))
     return {Role(m.role) for m in Membership.objects.filter(user=user, site=site)}
 
 
 def can(user: User, action: Action, site: Site) -> bool:
-    return any(action in GRANTS[role] for role in roles_at(user, site))
+    return allows(roles_at(user, site), action)
+
+
+def acts_anywhere(user: User, action: Action) -> bool:
+    """Whether the user may take this action at one site at least: `sites_for(...).exists()`,
+    answered from the request's memo when the API's authentication has set it."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    memo: dict[int, frozenset[Role]] | None = getattr(user, _ROLES_MEMO, None)
+    if memo is not None:
+        return any(allows(roles, action) for roles in memo.values())
+    return sites_for(user, action).exists()
 
 
 def sites_for(user: User, action: Action) -> QuerySet[Site]:

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Literal
 
 from django.contrib.auth.models import User
-from django.db import transaction
 
 from kip.protocol import loader
 from kip.protocol.errors import InputError
@@ -31,9 +30,10 @@ Source = Literal["app", "api", "cli", "import", "demo"]
 def require(user: User, action: Action, site: Site, *, field: str) -> None:
     """Deny by default. A site the user has no role at is reported as not found, so an id from
     another site cannot be told apart from an id that does not exist."""
-    if not access.roles_at(user, site):
+    roles = access.roles_at(user, site)
+    if not roles:
         raise NotFound(field, "access.site", "not found")
-    if not access.can(user, action, site):
+    if not access.allows(roles, action):
         raise PermissionDenied(
             field, f"access.{action.value}", f"your role at this site does not allow {action.value}"
         )
@@ -41,8 +41,10 @@ def require(user: User, action: Action, site: Site, *, field: str) -> None:
 
 @contextmanager
 def writing(user: User, reason: str, source: Source) -> Iterator[None]:
-    """One transaction with its author and reason, so the audit rows commit with the data."""
-    with transaction.atomic(), audit_context(user, reason=reason, source=source):
+    """One transaction with its author and reason, so the audit rows commit with the data.
+    audit_context is itself the transaction (transaction.atomic, and the chain lock), so a write
+    is one BEGIN ... COMMIT with no savepoint inside it."""
+    with audit_context(user, reason=reason, source=source):
         yield
 
 

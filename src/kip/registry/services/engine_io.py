@@ -3,6 +3,7 @@ the pages, the API and the services all ask the engine the same question."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -199,13 +200,21 @@ def plan_request(
     )
 
 
-def rate_history(infusion: Infusion, up_to_minute: float | None = None) -> list[RateChange]:
-    steps = TitrationStep.objects.filter(infusion=infusion).order_by("minute", "pk")
+def steps_of(infusion: Infusion) -> list[TitrationStep]:
+    """Every rate change of the infusion, in the order titrate reads them."""
+    return list(TitrationStep.objects.filter(infusion=infusion).order_by("minute", "pk"))
+
+
+def rate_changes(steps: list[TitrationStep], up_to_minute: float | None = None) -> list[RateChange]:
     return [
         build(RateChange, minute=float(s.minute), rate_mg_per_h=float(s.rate_mg_per_h))
         for s in steps
         if up_to_minute is None or float(s.minute) <= up_to_minute
     ]
+
+
+def rate_history(infusion: Infusion, up_to_minute: float | None = None) -> list[RateChange]:
+    return rate_changes(steps_of(infusion), up_to_minute)
 
 
 def vitals_input(row: VitalSigns) -> Vitals:
@@ -221,12 +230,16 @@ def vitals_input(row: VitalSigns) -> Vitals:
     )
 
 
-def latest_vitals(infusion: Infusion, up_to_minute: float) -> Vitals | None:
-    row = (
+def latest_vitals_row(infusion: Infusion, up_to_minute: float) -> VitalSigns | None:
+    return (
         VitalSigns.objects.filter(infusion=infusion, minute__lte=Decimal(str(up_to_minute)))
         .order_by("-minute", "-pk")
         .first()
     )
+
+
+def latest_vitals(infusion: Infusion, up_to_minute: float) -> Vitals | None:
+    row = latest_vitals_row(infusion, up_to_minute)
     return None if row is None else vitals_input(row)
 
 
@@ -263,15 +276,37 @@ def decision_minute(event: AdverseEvent, elapsed_minutes: float) -> float:
     return min(float(at), elapsed_minutes)
 
 
+@dataclass(frozen=True)
+class SessionRows:
+    """The rows titrate's question is built from, read once so that a write can hand what it has
+    just read (and written) to the next step instead of reading it all again."""
+
+    steps: list[TitrationStep]  # every rate change, ordered by (minute, pk): steps_of
+    events: list[AdverseEvent]  # the ongoing adverse events: active_events
+    vitals: VitalSigns | None  # the latest set at or before the minute asked about
+
+
+def session_rows(infusion: Infusion, elapsed_minutes: float) -> SessionRows:
+    return SessionRows(
+        steps=steps_of(infusion),
+        events=active_events(infusion),
+        vitals=latest_vitals_row(infusion, elapsed_minutes),
+    )
+
+
 def titrate_request(
     infusion: Infusion,
     elapsed_minutes: float,
     *,
     proposed_rate: float | None = None,
     start_rate: float | None = None,
+    rows: SessionRows | None = None,
 ) -> titrate.TitrateRequest:
-    """Titrate's question for the session as stored, at `elapsed_minutes`."""
-    events = active_events(infusion)
+    """Titrate's question for the session as stored, at `elapsed_minutes` (from `rows` when the
+    caller has them: session_rows at the same minute, or the same plus what it wrote since)."""
+    if rows is None:
+        rows = session_rows(infusion, elapsed_minutes)
+    events = rows.events
     decided = [e for e in events if e.physician_decision]
     decision = decided[-1] if decided else None
     weight = infusion.weight_kg if infusion.weight_kg is not None else infusion.patient.weight_kg
@@ -281,13 +316,13 @@ def titrate_request(
         infusion_number=infusion.number,
         patient_weight_kg=num(weight),
         elapsed_minutes=elapsed_minutes,
-        rate_history=rate_history(infusion, elapsed_minutes),
+        rate_history=rate_changes(rows.steps, elapsed_minutes),
         active_adverse_events=[e.term for e in events],
         physician_decision=PhysicianOption(decision.physician_decision) if decision else None,
         physician_decision_minute=None
         if decision is None
         else decision_minute(decision, elapsed_minutes),
-        vitals=latest_vitals(infusion, elapsed_minutes),
+        vitals=None if rows.vitals is None else vitals_input(rows.vitals),
         start_rate_mg_per_h=start_rate,
         proposed_rate_mg_per_h=proposed_rate,
     )

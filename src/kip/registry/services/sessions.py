@@ -215,16 +215,25 @@ def _decide(request: titrate.TitrateRequest) -> titrate.TitrateResult:
         raise from_input_error(exc) from None
 
 
-def _start_rate(infusion: Infusion) -> float | None:
-    """Plan's start rate, which titrate needs only before the first rate is set."""
-    if TitrationStep.objects.filter(infusion=infusion).exists():
+def _start_rate(infusion: Infusion, steps: list[TitrationStep]) -> float | None:
+    """Plan's start rate, which titrate needs only before the first rate is set (`steps`: all of
+    the infusion's rate changes, engine_io.steps_of)."""
+    if steps:
         return None
     decision = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion)
     return decision.start_rate_mg_per_h
 
 
-def engine_next(infusion: Infusion, minute: float) -> titrate.TitrateResult:
-    request = engine_io.titrate_request(infusion, minute, start_rate=_start_rate(infusion))
+def engine_next(
+    infusion: Infusion, minute: float, rows: engine_io.SessionRows | None = None
+) -> titrate.TitrateResult:
+    """Titrate's next step at `minute`, on the stored session, or on `rows` when the caller has
+    just read them (engine_io.session_rows at this minute, plus what it wrote since)."""
+    if rows is None:
+        rows = engine_io.session_rows(infusion, minute)
+    request = engine_io.titrate_request(
+        infusion, minute, start_rate=_start_rate(infusion, rows.steps), rows=rows
+    )
     return _decide(request)
 
 
@@ -292,7 +301,12 @@ def record_rate(
     at, rate = checked.minute, checked.rate
     with writing(user, reason.strip() or f"rate {rate} mg/h at minute {at}", source):
         step = store_step(infusion, checked, entered_by=user, approver=approver, reason=reason)
-    return RateRecorded(step, proposed, engine_next(infusion, float(at)))
+    # The next step reads the log classify_rate read, plus the step just stored: it is at or
+    # after every earlier step (classify_rate refuses an earlier minute) and has the highest pk,
+    # so it sorts last; events and vitals are as read (this write changed neither).
+    rows = checked.rows
+    after = engine_io.SessionRows([*rows.steps, step], rows.events, rows.vitals)
+    return RateRecorded(step, proposed, engine_next(infusion, float(at), after))
 
 
 @dataclass(frozen=True)
@@ -303,6 +317,7 @@ class CheckedRate:
     rate: Decimal
     advice: titrate.TitrateResult
     proposed: ProposedRate
+    rows: engine_io.SessionRows  # what the classification was made on
 
 
 def classify_rate(
@@ -314,13 +329,19 @@ def classify_rate(
     rate = tenths(
         rate_mg_per_h, "rate_mg_per_h", "limits.rate_increment_mg_per_h", Decimal(0), Decimal(9999)
     )
-    last = TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("minute"))["m"]
+    rows = engine_io.session_rows(infusion, float(at))
+    # Steps are ordered by minute, so the last one has the latest minute.
+    last = rows.steps[-1].minute if rows.steps else None
     if last is not None and at < last:
         raise ServiceError(
             "minute", "session.rate_order", f"is before the last rate change at minute {last}"
         )
     request = engine_io.titrate_request(
-        infusion, float(at), proposed_rate=float(rate), start_rate=_start_rate(infusion)
+        infusion,
+        float(at),
+        proposed_rate=float(rate),
+        start_rate=_start_rate(infusion, rows.steps),
+        rows=rows,
     )
     advice = _decide(request)
     proposed = advice.proposed
@@ -328,7 +349,7 @@ def classify_rate(
     if proposed.classification is Classification.REFUSED:
         first = proposed.reasons[0]
         raise ServiceError("rate_mg_per_h", first.rule, f"refused: {first.text}")
-    return CheckedRate(at, rate, advice, proposed)
+    return CheckedRate(at, rate, advice, proposed, rows)
 
 
 def store_step(
@@ -402,8 +423,14 @@ def record_vitals(
             respiratory_rate=respiratory_rate,
             recorded_by=user,
         )
-    running = infusion.status == InfusionStatus.RUNNING
-    return VitalsRecorded(row, engine_next(infusion, float(at)) if running else None)
+    if infusion.status != InfusionStatus.RUNNING:
+        return VitalsRecorded(row, None)
+    # The row just stored is the latest set at its own minute (the highest pk among any others
+    # at that minute), so the next step takes it instead of reading it back.
+    rows = engine_io.SessionRows(
+        engine_io.steps_of(infusion), engine_io.active_events(infusion), row
+    )
+    return VitalsRecorded(row, engine_next(infusion, float(at), rows))
 
 
 def end_infusion(

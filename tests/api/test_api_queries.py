@@ -1,0 +1,88 @@
+"""The write path's query budget: a rate and a set of vitals through the API each cost a fixed,
+small number of SQL queries (token, memberships, infusion, the engine's reads, the audited
+write). A regression here shows up in bench/api_profile.py and bench/api_load.py as lost
+throughput, so the counts are pinned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kip.registry import access
+from kip.registry.access import Action
+from kip.registry.models import Membership, TitrationStep, VitalSigns
+from kip.registry.models.choices import Role
+from kip.registry.services import sessions
+from service_world import World, running
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("api_only_urls")]
+
+# Token user, memberships (once, for the route's check and the site check), infusion; the
+# engine's reads (rate log, ongoing events, and for a rate the latest vitals); the row, the audit
+# chain head and the audit row. Rates read the log once, before the write, and hand it on to the
+# next step; vitals hand on the row just written. Transaction control is not counted: it is
+# BEGIN and COMMIT in production (2 more per write) and savepoints inside a test's transaction.
+RATE_QUERIES = 9
+VITALS_QUERIES = 8
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+# PostgreSQL takes the audit chain's advisory lock as the write begins and again (a no-op) at the
+# append (kip.registry.audit.lock); SQLite's BEGIN IMMEDIATE needs no lock query.
+CHAIN_LOCKS = {"postgresql": 2}
+
+
+def post(client: Client, url: str, body: dict[str, Any]) -> tuple[Any, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    sql = [q["sql"] for q in captured.captured_queries]
+    return response.json(), [q for q in sql if not q.startswith(TRANSACTION_CONTROL)]
+
+
+def test_a_rate_and_vitals_write_stay_within_their_query_budget(
+    world: World, client_for: Callable[[User], Client]
+) -> None:
+    infusion = running(world.nurse, world.patient)
+    nurse = client_for(world.nurse)
+    url = f"/api/infusions/{infusion.pk}"
+    post(nurse, f"{url}/rates", {"minute": 0, "rate_mg_per_h": 10})
+    post(nurse, f"{url}/vitals", {"minute": 15, "heart_rate_bpm": 80})
+    rate, rate_sql = post(nurse, f"{url}/rates", {"minute": 30, "rate_mg_per_h": 15})
+    vitals, vitals_sql = post(nurse, f"{url}/vitals", {"minute": 31, "heart_rate_bpm": 82})
+    locks = CHAIN_LOCKS.get(connection.vendor, 0)
+    assert len(rate_sql) <= RATE_QUERIES + locks, rate_sql
+    assert len(vitals_sql) <= VITALS_QUERIES + locks, vitals_sql
+    assert rate["classification"]["classification"] == "ok"
+    # The next steps handed on from the write are the ones a fresh read of the session gives.
+    for answer, minute in ((rate, 30), (vitals, 31)):
+        fresh = sessions.next_step(world.nurse, infusion.pk, minute)
+        assert fresh is not None
+        assert answer["next_step"] == fresh.model_dump(mode="json")
+    assert vitals["next_step"]["rate_mg_per_h"] == 15
+    assert TitrationStep.objects.filter(infusion=infusion).count() == 2
+    assert VitalSigns.objects.filter(infusion=infusion).count() == 2
+
+
+def test_memberships_are_read_again_for_every_request(
+    world: World, client_for: Callable[[User], Client]
+) -> None:
+    """The memberships the API's authentication reads are kept for one request only: a role
+    taken away between two requests refuses the second one."""
+    infusion = running(world.nurse, world.patient)
+    nurse = client_for(world.nurse)
+    url = f"/api/infusions/{infusion.pk}/vitals"
+    post(nurse, url, {"minute": 5, "heart_rate_bpm": 80})
+    with transaction.atomic():
+        Membership.objects.filter(user=world.nurse, site=world.site).update(role=Role.RESEARCHER)
+    response = nurse.post(url, {"minute": 6}, content_type="application/json")
+    assert response.status_code == 403, response.content
+    assert not access.can(world.nurse, Action.RUN_INFUSION, world.site)
+    with transaction.atomic():
+        Membership.objects.filter(user=world.nurse, site=world.site).update(role=Role.NURSE)
+    post(nurse, url, {"minute": 7, "heart_rate_bpm": 81})
+    assert access.can(world.nurse, Action.RUN_INFUSION, world.site)
