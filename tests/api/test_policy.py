@@ -30,7 +30,7 @@ from kip.protocol.model import PhysicianOption
 from kip.registry import access
 from kip.registry.access import GRANTS, Action
 from kip.registry.audit import audit_context
-from kip.registry.models import Patient, Site
+from kip.registry.models import Membership, Patient, Site
 from kip.registry.models.choices import Role
 from kip.registry.services import deviations, events
 from service_world import DAY, World, make_patient, responded, running
@@ -48,6 +48,8 @@ class Objects:
     event_id: int
     follow_up_id: int
     deviation_request_id: int
+    account_id: int  # a nurse's account and role at the site (the administrator's pages)
+    membership_id: int
 
     def param(self, name: str, route: str) -> int:
         if name == "patient_id" or (name == "pk" and route.startswith("patients/")):
@@ -60,6 +62,10 @@ class Objects:
             return self.follow_up_id
         if name == "request_id" or (name == "pk" and route.startswith("deviation-requests/")):
             return self.deviation_request_id
+        if name == "pk" and route.startswith("staff/users/"):
+            return self.account_id
+        if name == "pk" and route.startswith("staff/memberships/"):
+            return self.membership_id
         raise AssertionError(f"no object for path parameter {name!r} in {route!r}")
 
 
@@ -73,7 +79,8 @@ def objects_at(site: Site, nurse: User, physician: User, patient: Patient, mrn: 
     event = events.report_adverse_event(nurse, infusion.pk, "headache", 5).event
     events.physician_decision(physician, event.pk, PhysicianOption.CONTINUE)
     call = given.follow_ups.get(kind="call_24h")
-    return Objects(site, patient, infusion.pk, event.pk, call.pk, asked.pk)
+    membership = Membership.objects.get(user=nurse, site=site)
+    return Objects(site, patient, infusion.pk, event.pk, call.pk, asked.pk, nurse.pk, membership.pk)
 
 
 # A valid body (or query) for each API operation, so the request reaches the service and the

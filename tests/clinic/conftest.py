@@ -135,9 +135,15 @@ class Records:
 @pytest.fixture
 def records(clinic: Clinic) -> Records:
     ids = {}
-    for label, nurse, patient, infusion in (
-        ("own", clinic.users["nurse"], clinic.patient, clinic.infusion),
-        ("other", clinic.users["other_nurse"], clinic.other_patient, clinic.other_infusion),
+    for label, nurse, patient, infusion, site in (
+        ("own", clinic.users["nurse"], clinic.patient, clinic.infusion, clinic.main),
+        (
+            "other",
+            clinic.users["other_nurse"],
+            clinic.other_patient,
+            clinic.other_infusion,
+            clinic.other,
+        ),
     ):
         event, follow_up, asked = run_to_end(nurse, infusion)
         ids[label] = {
@@ -146,5 +152,8 @@ def records(clinic: Clinic) -> Records:
             "infusion": infusion.pk,
             "event": event.pk,
             "follow_up": follow_up.pk,
+            # The administrator's routes: the nurse's account and role at the site.
+            "account": nurse.pk,
+            "membership": Membership.objects.get(user=nurse, site=site).pk,
         }
     return Records(ids["own"], ids["other"])

@@ -48,6 +48,13 @@ POLICY: dict[str, tuple[Action | None, str, str | None]] = {
     "patient-clearance": (A.APPROVE_DEVIATION, "POST", "patient"),
     "follow-up": (A.RUN_INFUSION, "GET", "follow_up"),
     "follow-up-decision": (A.DECIDE_RESPONSE, "POST", "follow_up"),
+    "interruptions": (A.MANAGE_PROGRAM, "GET", None),
+    "interruption-create": (A.MANAGE_PROGRAM, "POST", None),
+    "staff": (A.ADMINISTER, "GET", None),
+    "staff-create": (A.ADMINISTER, "POST", None),
+    "staff-active": (A.ADMINISTER, "POST", "account"),
+    "staff-role": (A.ADMINISTER, "POST", "membership"),
+    "staff-remove": (A.ADMINISTER, "POST", "membership"),
 }
 ROLES = {
     "nurse": Role.NURSE,

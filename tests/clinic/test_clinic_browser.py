@@ -1,6 +1,6 @@
 """The clinic in a real browser (Debian's chromium through Playwright) against a live server: a
 nurse runs a first infusion with nausea, a physician approves a soft-limit step, a researcher is
-kept out of a patient page."""
+kept out of a patient page, an administrator adds a nurse and records a service interruption."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
-from kip.registry.models import MedicationDose, TitrationStep
-from kip.registry.models.choices import InfusionStatus
+from kip.registry.models import FollowUp, MedicationDose, Membership, TitrationStep
+from kip.registry.models.choices import InfusionStatus, Role
 from kip.registry.services import sessions
 
 from .conftest import PASSWORD, Clinic
@@ -23,6 +23,7 @@ from .test_clinic_flow import start_running
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/kip-flowsheet.png")
+STAFF_SCREENSHOT = Path("/tmp/kip-staff.png")
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -48,13 +49,13 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             connections.close_all()
 
 
-def signed_in(browser: Any, live_server: Any, username: str) -> Any:
+def signed_in(browser: Any, live_server: Any, username: str, password: str = PASSWORD) -> Any:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(worklist|research)/$"))
+    page.wait_for_url(re.compile(r".*/(worklist|research|staff)/$"))
     return page
 
 
@@ -138,3 +139,43 @@ def test_researcher_cannot_open_a_patient_page(
     assert response.status == 403
     assert "Not allowed" in page.inner_text("main")
     assert clinic.patient.family_name not in page.content()
+
+
+def test_admin_adds_a_nurse_and_records_a_service_interruption(
+    browser: Any, live_server: Any, clinic: Clinic
+) -> None:
+    page = signed_in(browser, live_server, "admin")
+    assert page.url.endswith("/staff/")
+    page.fill("#su-username", "nia")
+    page.fill("#su-first", "Nia")
+    page.fill("#su-last", "Moss")
+    page.fill("#su-password", "123")
+    page.select_option("#su-site", str(clinic.main.pk))
+    page.select_option("#su-role", "nurse")
+    page.fill("#su-reason", "new starter")
+    page.click("#add-user button[type=submit]")
+    assert "too short" in page.locator("#add-user .error").inner_text()
+    page.fill("#su-password", "quiet river lantern 42")
+    page.click("#add-user button[type=submit]")
+    assert "Account nia created: Nurse at main" in flash(page)
+    assert "nia" in page.locator("#staff").inner_text()
+    page.screenshot(path=str(STAFF_SCREENSHOT), full_page=True)
+    made = Membership.objects.get(user__username="nia")
+    assert (made.site, made.role) == (clinic.main, Role.NURSE)
+
+    # The new nurse signs in and has the day's work in front of her.
+    nurse = signed_in(browser, live_server, "nia", "quiet river lantern 42")
+    assert nurse.url.endswith("/worklist/")
+    assert "Diaz" in nurse.inner_text("main")
+    assert nurse.locator("nav a", has_text="Staff").count() == 0
+
+    # The administrator pauses the service at the site from today.
+    page.click("nav >> text=Service interruptions")
+    page.fill("#si-start", clinic.infusion.planned_on.isoformat())
+    page.fill("#si-reason", "COVID-19")
+    page.click("#add-interruption button[type=submit]")
+    assert "1 planned infusion(s) postponed" in flash(page)
+    assert "COVID-19" in page.locator("#interruptions").inner_text()
+    clinic.infusion.refresh_from_db()
+    assert clinic.infusion.status == InfusionStatus.POSTPONED
+    assert FollowUp.objects.filter(patient=clinic.patient, kind="interruption_call").exists()

@@ -19,5 +19,7 @@ def clinic(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_clinical": access.sites_for(user, Action.VIEW_CLINICAL).exists(),
         "nav_research": access.sites_for(user, Action.VIEW_RESEARCH).exists(),
+        "nav_program": access.sites_for(user, Action.MANAGE_PROGRAM).exists(),
+        "nav_admin": access.sites_for(user, Action.ADMINISTER).exists(),
         "user_roles": ", ".join(f"{m.get_role_display()} · {m.site.code}" for m in memberships),
     }

@@ -5,7 +5,17 @@ from __future__ import annotations
 from django.urls import URLPattern
 
 from kip.clinic.guards import clinic_path
-from kip.clinic.views import actions, auth, flowsheet, followups, patients, research, worklist
+from kip.clinic.views import (
+    actions,
+    auth,
+    flowsheet,
+    followups,
+    patients,
+    program,
+    research,
+    staff,
+    worklist,
+)
 from kip.registry.access import Action
 
 urlpatterns: list[URLPattern] = [
@@ -89,5 +99,27 @@ urlpatterns: list[URLPattern] = [
         followups.decide,
         "follow-up-decision",
         Action.DECIDE_RESPONSE,
+    ),
+    # The program and the administrator's pages: service interruptions, staff and roles.
+    clinic_path("interruptions/", program.interruptions, "interruptions", Action.MANAGE_PROGRAM),
+    clinic_path(
+        "interruptions/new/",
+        program.create_interruption,
+        "interruption-create",
+        Action.MANAGE_PROGRAM,
+    ),
+    clinic_path("staff/", staff.staff, "staff", Action.ADMINISTER),
+    clinic_path("staff/users/", staff.create_user, "staff-create", Action.ADMINISTER),
+    clinic_path(
+        "staff/users/<int:pk>/active/", staff.set_active, "staff-active", Action.ADMINISTER
+    ),
+    clinic_path(
+        "staff/memberships/<int:pk>/role/", staff.change_role, "staff-role", Action.ADMINISTER
+    ),
+    clinic_path(
+        "staff/memberships/<int:pk>/remove/",
+        staff.remove_membership,
+        "staff-remove",
+        Action.ADMINISTER,
     ),
 ]

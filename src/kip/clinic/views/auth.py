@@ -85,12 +85,15 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Each role lands where its work is; researchers never on a clinical page."""
+    """Each role lands where its work is (administrators on the staff page); researchers never
+    on a clinical page."""
     user = request.user
     if not user.is_authenticated:
         return redirect("login")
     if access.sites_for(user, Action.VIEW_CLINICAL).exists():
         return redirect("worklist")
+    if access.sites_for(user, Action.ADMINISTER).exists():
+        return redirect("staff")
     if access.sites_for(user, Action.VIEW_RESEARCH).exists():
         return redirect("research")
     return render(request, "clinic/no_access.html", status=403)
