@@ -108,6 +108,76 @@ def test_every_command_has_help() -> None:
         assert "Usage: kip protocol " + command in result.stdout
 
 
+# --------------------------------------------------------------------------- usage errors
+# Click's own usage errors (unknown option, missing argument, bad choice) come out as every other
+# kip error does: one line naming the option or argument and the rule, exit code 2.
+
+USAGE_ERRORS = [
+    (("--bogus",), "error: --bogus: no such option (try 'kip --help')"),
+    (("nocmd",), "error: kip: no such command 'nocmd' (try 'kip --help')"),
+    (
+        ("protocol", "plan", "a.json", "b.json"),
+        "error: kip protocol plan: got unexpected extra argument(s) (b.json) "
+        "(try 'kip protocol plan --help')",
+    ),
+    (
+        ("protocol", "plan", "--protocol-file", "x.toml"),
+        "error: FILE: required (try 'kip protocol plan --help')",
+    ),
+    (
+        ("protocol", "list", "--format", "yaml"),
+        "error: --format: no such option (try 'kip protocol list --help')",
+    ),
+    (
+        ("report", "--forma", "html"),
+        "error: --forma: no such option; did you mean --format or --from? "
+        "(try 'kip report --help')",
+    ),
+    (
+        ("report", "--format", "docx"),
+        "error: --format: 'docx' is not one of 'terminal', 'html', 'markdown', 'csv', 'xlsx', "
+        "'pdf' (try 'kip report --help')",
+    ),
+    (
+        ("report", "--from", "yesterday"),
+        "error: --from: 'yesterday' does not match the formats '%Y-%m-%d' "
+        "(try 'kip report --help')",
+    ),
+    (
+        ("report", "--etiology", "migraine"),
+        "error: --etiology: 'migraine' is not one of 'tumor_compression', 'cipn', "
+        "'postsurgical', 'postradiation' (try 'kip report --help')",
+    ),
+    (("import",), "error: DIR: required (try 'kip import --help')"),
+    (("export-cohort",), "error: DIR: required (try 'kip export-cohort --help')"),
+    (
+        ("serve", "--port", "eighty"),
+        "error: --port: input should be a valid integer, unable to parse string as an integer "
+        "(try 'kip serve --help')",
+    ),
+    (("audit", "verify", "--x"), "error: --x: no such option (try 'kip audit verify --help')"),
+    (("demo", "--bogus"), "error: --bogus: no such option (try 'kip demo --help')"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"), USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS]
+)
+def test_usage_error_is_one_line(args: tuple[str, ...], expected: str) -> None:
+    assert assert_input_error(kip(*args)) == expected
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("report", "--help"), ("protocol", "plan", "--help")]
+)
+def test_help_keeps_its_formatting(args: tuple[str, ...]) -> None:
+    result = kip(*args)
+    assert result.returncode == 0 and result.stderr == ""
+    assert f"Usage: kip {' '.join(args[:-1])}".strip() in result.stdout
+    assert "─ Options ─" in result.stdout  # Rich's panels, not a one-line error
+    assert len(result.stdout.splitlines()) > 10
+
+
 # --------------------------------------------------------------------------- list
 
 

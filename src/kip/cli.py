@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,6 +27,14 @@ from kip.cli_protocol import protocol_app
 from kip.cli_registry import audit_app
 from kip.cli_web import init, serve
 from kip.protocol.errors import InputError
+
+if TYPE_CHECKING:
+    from typer._click import exceptions as click_errors
+else:
+    try:  # Typer 0.26 and later run on their own copy of Click
+        from typer._click import exceptions as click_errors
+    except ImportError:
+        from click import exceptions as click_errors
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
@@ -84,12 +92,70 @@ def error(message: str) -> None:
     print(f"error: {_one_line(message)}", file=sys.stderr)
 
 
+def _param_name(param: object) -> str | None:
+    """An option by its long name (`--format`), an argument by its name in the usage (`FILE`)."""
+    opts = [str(o) for o in getattr(param, "opts", ())]
+    if getattr(param, "param_type_name", "") == "argument":
+        metavar = getattr(param, "metavar", None)
+        return (metavar or (opts[0] if opts else "argument")).strip("{}[]").upper()
+    named = [o for o in opts if o.startswith("--")] or opts
+    return named[0] if named else None
+
+
+def _rule(message: str) -> str:
+    # Typer validates choices and dates through pydantic-style ValueErrors.
+    text = " ".join(message.split()).removeprefix("Value error, ").rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def usage_error_line(exc: click_errors.UsageError) -> str:
+    """`FIELD: RULE (try 'kip ... --help')`: the option or argument at fault, then what is wrong.
+
+    Click's own rendering (Typer draws it as a Rich box over several lines) would reach a calling
+    program's log as several records; this is the one line every other kip error is.
+    """
+    command = exc.ctx.command_path if exc.ctx is not None else "kip"
+    field: str | None = None
+    rule = _rule(exc.message)
+    if isinstance(exc, click_errors.MissingParameter):
+        field, rule = _param_name(exc.param), "required"
+    elif isinstance(exc, click_errors.BadParameter):
+        field = _param_name(exc.param) or (str(exc.param_hint) if exc.param_hint else None)
+    elif isinstance(exc, click_errors.NoSuchOption):
+        field, rule = exc.option_name, "no such option"
+        if exc.possibilities:
+            rule += f"; did you mean {' or '.join(sorted(exc.possibilities))}?"
+    elif isinstance(exc, click_errors.BadOptionUsage):
+        field = exc.option_name
+        rule = _rule(exc.message.replace(f"Option '{exc.option_name}' ", ""))
+    return f"{field or command}: {rule} (try '{command} --help')"
+
+
+def _run() -> int:
+    """Run the command line; Click's usage errors come back as one line and exit code 2."""
+    try:
+        # Not standalone: Click raises its usage errors here instead of printing them itself.
+        result = app(prog_name="kip", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        return exc.exit_code  # Typer has printed the help already, as `--help` would
+    except click_errors.UsageError as exc:
+        error(usage_error_line(exc))
+        return EXIT_INPUT
+    except click_errors.ClickException as exc:
+        error(exc.format_message())
+        return exc.exit_code
+    except typer.Abort:
+        error("aborted")
+        return EXIT_INTERNAL
+    # A command that ends with typer.Exit(code) returns its code; one that returns, nothing.
+    return result if isinstance(result, int) else 0
+
+
 def main() -> int:
     """Console-script entry point (`kip`)."""
     debug = os.environ.get("KIP_DEBUG", "") not in ("", "0")
     try:
-        # Typer exits by itself (SystemExit) on success, --help and usage errors.
-        app(prog_name="kip")
+        return _run()
     except InputError as exc:
         if debug:
             traceback.print_exc()
@@ -101,7 +167,6 @@ def main() -> int:
         hint = "" if debug else " (run with KIP_DEBUG=1 for the traceback)"
         error(f"internal error: {type(exc).__name__}: {exc}{hint}")
         return EXIT_INTERNAL
-    return 0
 
 
 if __name__ == "__main__":

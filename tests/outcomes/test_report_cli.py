@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 
 import openpyxl
@@ -46,9 +48,33 @@ def test_filters_on_the_command_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     sheet = openpyxl.load_workbook(out)["T2"]
-    assert sheet["C4"].value == "CIPN" and sheet["E4"].value == "Postsurgical"
-    assert sheet["G4"].value == "Total"
-    assert "2019-01-01" in str(sheet["A3"].value)
+    heads = next(r for r in sheet.iter_rows(values_only=True) if r[0] is None)
+    found = [re.fullmatch(r"(\w+) \([nN] = (\d+)\)", str(h)) for h in heads if h]
+    assert [m.group(1) for m in found if m] == ["CIPN", "Postsurgical", "Total"]
+    cipn, postsurgical, total = (int(m.group(2)) for m in found if m)
+    assert cipn + postsurgical == total > 0  # the group sizes of the filtered patients
+    assert any("Filters: " in str(r[0]) and "2019-01-01" in str(r[0]) for r in sheet.values)
+
+
+def test_filtered_formats_share_the_markdown_section_headings(tmp_path: Path) -> None:
+    filters = ["--etiology", "tumor_compression", "--etiology", "postradiation"]
+    files = {fmt: tmp_path / f"r.{fmt}" for fmt in ("markdown", "html", "xlsx")}
+    for fmt, out in files.items():
+        done = _kip("report", *filters, "--format", fmt, "--out", str(out))
+        assert done.returncode == 0, done.stderr
+    markdown = re.findall(r"^\| \*\*(.+?)\*\* \|", files["markdown"].read_text(), flags=re.M)
+    page = unescape(files["html"].read_text())
+    html = re.findall(r'<th scope="rowgroup" colspan="4">([^<]+)</th>', page)
+    book = openpyxl.load_workbook(files["xlsx"])
+    xlsx = [
+        str(row[0].value)
+        for sheet in book
+        for row in sheet.iter_rows(min_row=2)  # below the title
+        if row[0].font.b and row[0].value and row[1].value is None
+    ]
+    assert "Location of tumor compression" in markdown and len(markdown) > 10
+    assert html == markdown
+    assert xlsx == markdown
 
 
 @pytest.mark.parametrize(

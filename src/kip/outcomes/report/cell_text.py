@@ -14,7 +14,6 @@ __all__ = [
     "TEST_LABELS",
     "cell_text",
     "p_text",
-    "row_label",
     "row_unit",
 ]
 
@@ -76,10 +75,3 @@ def row_unit(row: TableRow) -> str | None:
         if isinstance(cell, Count):
             return DENOMINATOR_LABELS.get(cell.denominator, cell.denominator)
     return None
-
-
-def row_label(row: TableRow) -> str:
-    unit = row_unit(row)
-    if unit is None or "% of" in row.label:
-        return row.label
-    return f"{row.label} (% of {unit})"

@@ -4,8 +4,9 @@
 that CSV and XLSX lines read on their own. People reading a table want what the paper does: a
 heading ("Location of tumor compression") over short row labels ("Plexus"), the group sizes in
 the column header ("n = 13"), and the denominator of the percents said once, for the table, and
-again only where a section or a row has another one. The terminal and Markdown renderers share
-this layout; the cells themselves are unchanged (cell_text).
+again only where a section or a row has another one. The terminal, Markdown, HTML, PDF and XLSX
+renderers share this layout; the cells themselves are unchanged (cell_text). CSV alone keeps the
+self-contained labels, one line per cell.
 """
 
 from __future__ import annotations

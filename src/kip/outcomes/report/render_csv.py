@@ -5,6 +5,10 @@ Columns: table, row, column, value, denominator, percent, ci_low, ci_high, test,
 has its denominator, percent (as the paper rounds it, half up) and exact 95% Clopper-Pearson
 interval in percent; a P value names its test. A mean ± SD gives two rows, `ROW.mean` and
 `ROW.sd`. Empty fields are not applicable (or, for a P value, no test: `test` says why).
+
+This is the one format not in the paper's layout (kip.outcomes.report.layout): a line has to read
+on its own when sorted or filtered, so `label` is the row's self-contained label, section heading
+included ("Location of tumor compression: Plexus"), and `row` its stable key.
 """
 
 from __future__ import annotations

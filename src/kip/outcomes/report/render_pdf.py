@@ -1,5 +1,9 @@
 """The report as a PDF for A4: the tables (headings repeated across pages), then the figures.
 
+The tables read as in the terminal and HTML (kip.outcomes.report.layout): group sizes in the column
+heads, bold section headings over indented row labels, the denominator named under the title, and
+the P value tests spelled out under each table.
+
 Laid out with fpdf2 (pure Python), in DejaVu Sans taken from matplotlib's own font files: the
 tables need ≥, ±, χ² and en dashes, which the PDF base fonts lack, and no font is fetched from
 anywhere. Figures are embedded as 200 dpi PNG, which prints sharply at the width used.
@@ -12,11 +16,19 @@ from pathlib import Path
 
 import matplotlib
 from fpdf import FPDF
-from fpdf.enums import Align, TableCellFillMode
+from fpdf.enums import Align
+from fpdf.fonts import FontFace
 
 from kip.outcomes.cells import Cell, OutcomeTable, PValue
-from kip.outcomes.report.cell_text import COLUMN_LABELS, cell_text, p_text, row_label
+from kip.outcomes.report.cell_text import COLUMN_LABELS, cell_text, p_text
 from kip.outcomes.report.figures import ReportFigure, png_bytes, report_figures
+from kip.outcomes.report.layout import (
+    TEST_LEGEND,
+    TEST_SHORT,
+    TableLayout,
+    column_sizes,
+    lay_out,
+)
 from kip.outcomes.report.model import Report
 from kip.outcomes.report.odds import adjuvant_odds_ratios, odds_ratio_text
 
@@ -26,6 +38,8 @@ _FONT = "DejaVu"
 _MARGIN = 12.0  # mm
 _WIDTH = 210.0 - 2 * _MARGIN  # A4 portrait
 _LABEL_WIDTH = 62.0
+_INDENT = 4.0  # mm, a row label under a section heading
+_BOLD = FontFace(emphasis="BOLD")
 
 
 def _font_file(name: str) -> Path:
@@ -45,8 +59,11 @@ def _document() -> FPDF:
 
 def _cell(cell: Cell | None) -> str:
     if isinstance(cell, PValue):
-        value, test = p_text(cell)
-        return f"P = {value}\n{test}" if cell.result is not None else f"{value}\n{test}"
+        value, _ = p_text(cell)
+        if cell.result is None:
+            return f"{value}\nnot tested"
+        # The short name, as in the terminal; the legend under the table spells it out.
+        return f"P = {value}\n{TEST_SHORT[cell.result.test]}"
     return cell_text(cell)
 
 
@@ -56,10 +73,26 @@ def _heading(pdf: FPDF, text: str, size: float = 10.5) -> None:
     pdf.ln(1)
 
 
+def _note(pdf: FPDF, text: str, size: float = 7) -> None:
+    pdf.set_font(_FONT, "", size)
+    pdf.set_text_color(68)
+    pdf.multi_cell(_WIDTH, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+
+
+def _head(layout: TableLayout, column: str) -> str:
+    sizes = column_sizes(layout, column)
+    return COLUMN_LABELS[column] if sizes is None else f"{COLUMN_LABELS[column]}\n{sizes}"
+
+
 def _table(pdf: FPDF, table: OutcomeTable) -> None:
+    layout = lay_out(table)
     if pdf.will_page_break(30):
         pdf.add_page()
     _heading(pdf, table.title)
+    if layout.caption:
+        _note(pdf, f"{layout.caption}.", 7.5)
+        pdf.ln(1)
     pdf.set_font(_FONT, "", 7)
     other = (_WIDTH - _LABEL_WIDTH) / len(table.columns)
     aligns = (Align.L, *(Align.R for _ in table.columns))
@@ -68,13 +101,24 @@ def _table(pdf: FPDF, table: OutcomeTable) -> None:
         text_align=aligns,
         line_height=3.4,
         repeat_headings=1,
-        cell_fill_mode=TableCellFillMode.ROWS,
-        cell_fill_color=(243, 245, 247),
         borders_layout="HORIZONTAL_LINES",
-    ) as layout:
-        layout.row(["", *(COLUMN_LABELS[c] for c in table.columns)])
-        for row in table.rows:
-            layout.row([row_label(row), *(_cell(row.cell(c)) for c in table.columns)])
+        v_align="TOP",
+        padding=(0.6, 1.0),
+    ) as grid:
+        grid.row(["", *(_head(layout, c) for c in table.columns)])
+        for section in layout.sections:
+            if section.heading is not None:
+                heading = grid.row()
+                heading.cell(section.heading, style=_BOLD, colspan=1 + len(table.columns))
+            for laid in section.rows:
+                row = grid.row()
+                indent = _INDENT if section.heading is not None else 1.0
+                row.cell(laid.label, padding=(0.6, 1.0, 0.6, indent))
+                for column in table.columns:
+                    row.cell(_cell(laid.row.cell(column)))
+    if layout.tests:
+        pdf.ln(1)
+        _note(pdf, "\n".join(f"P value test: {TEST_LEGEND[t]}" for t in layout.tests))
     pdf.ln(4)
 
 
@@ -127,7 +171,9 @@ def render_pdf(report: Report, figures: tuple[ReportFigure, ...] | None = None) 
         4.2,
         f"Data: {report.source}\nEngine: {report.engine}\n"
         f"Filters: {report.filters.describe()}\n"
-        "Cells read n/denominator (%). Each P value names its test (χ² is chi-squared).",
+        "Cells read n/N (%), N the denominator each table names (the column's n unless a "
+        "heading or row says otherwise). Each P value names its test, spelled out under its "
+        "table (χ² is chi-squared).",
         new_x="LMARGIN",
         new_y="NEXT",
     )
