@@ -1,8 +1,15 @@
 """The study's counts, computed inside the engine with Ibis.
 
 Every query is a group_by/aggregate over the analysis tables, so the engine reads the patient-level
-rows and only a count per group (a few hundred rows at most, whatever the registry's size) comes
+rows and only a count per group (a few thousand rows at most, whatever the registry's size) comes
 back to Python. kip.outcomes.tables then assembles cells and runs the tests on these counts.
+
+Two queries do all the counting, because at scale the engine's time goes into passes over the
+tables, not into the size of the result: one scan of `patients` grouped by every column a
+patient-level tally uses, and one join of all the per-infusion, per-event and per-adjuvant rows to
+their patient's etiology (a single hash table on `patient_id`, probed once per row; on SQLite, one
+join per tally within the same query). Each tally is then the sum of the returned groups over the
+columns it does not use, in Python, on a result whose size depends on the vocabularies, not on N.
 
 Groups always start with `etiology`, the column of every table; a column's "total" is the sum of
 its etiologies, which the tally does in Python on the already small count table.
@@ -10,17 +17,24 @@ its etiologies, which the tally does in Python on the already small count table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
 
 from kip.outcomes.dataset import ETIOLOGIES
 from kip.outcomes.engines import AnalysisTables
 
-__all__ = ["AgeSums", "StudyCounts", "Tally", "count_study", "tally"]
+__all__ = ["AgeSums", "StudyCounts", "Tally", "count_study"]
 
 TOTAL = "total"
+# The key of a column's total in Tally's sums: equal to no etiology value, not even a null one.
+_ALL = object()
 
 Key = tuple[object, ...]
 
@@ -31,19 +45,31 @@ class Tally:
 
     by: tuple[str, ...]
     counts: Mapping[Key, int]
+    # Sums over the columns a `get` does not name, per set of named columns: a table asks a
+    # tally the same question of five columns, and ~1,200 cells ask ~20 distinct questions.
+    _sums: dict[tuple[str, ...], dict[Key, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def get(self, column: str, **where: object) -> int:
         """Rows of `column` (an etiology, or "total") whose group values equal `where`."""
         unknown = set(where) - set(self.by[1:])
         if unknown:
             raise KeyError(f"not grouped by {', '.join(sorted(unknown))} (by {self.by})")
-        positions = [(self.by.index(name), value) for name, value in where.items()]
-        return sum(
-            n
-            for key, n in self.counts.items()
-            if (column == TOTAL or key[0] == column)
-            and all(key[i] == value for i, value in positions)
-        )
+        names = tuple(sorted(where))
+        sums = self._sums.get(names)
+        if sums is None:
+            sums = self._sums[names] = self._sum_by(names)
+        return sums.get((_ALL if column == TOTAL else column, *(where[n] for n in names)), 0)
+
+    def _sum_by(self, names: tuple[str, ...]) -> dict[Key, int]:
+        positions = [self.by.index(name) for name in names]
+        sums: defaultdict[Key, int] = defaultdict(int)
+        for key, n in self.counts.items():
+            values = tuple(key[i] for i in positions)
+            sums[(key[0], *values)] += n
+            sums[(_ALL, *values)] += n
+        return dict(sums)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,85 +114,118 @@ class StudyCounts:
     med_change) of the pandemic follow-ups."""
 
 
-def tally(table: Any, by: tuple[str, ...]) -> Tally:
-    """Run `table.group_by(by).count()` in the engine and bring back the groups."""
-    query = table.group_by(list(by)).aggregate(n=table.count())
-    rows = query.to_pyarrow().to_pylist()
-    counts: dict[Key, int] = {}
-    for row in rows:
-        counts[tuple(row[name] for name in by)] = int(row["n"])
-    return Tally(by=by, counts=MappingProxyType(counts))
+def _rows(query: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = query.to_pyarrow().to_pylist()
+    return rows
 
 
-def _age_sums(patients: Any) -> AgeSums:
-    age = patients.age_years
-    query = patients.group_by("etiology").aggregate(
-        n=patients.count(), total=age.sum(), squares=(age * age).sum()
+def _tally(by: tuple[str, ...], groups: Iterable[tuple[Key, int]]) -> Tally:
+    """The groups summed per key: a tally over fewer columns than the query grouped by."""
+    counts: defaultdict[Key, int] = defaultdict(int)
+    for key, n in groups:
+        counts[key] += int(n)
+    return Tally(by=by, counts=MappingProxyType({k: n for k, n in counts.items() if n}))
+
+
+# ---- patient-level tallies: one scan of `patients` -------------------------------------------
+
+# Every column a patient-level tally groups by. Most are functions of the etiology or each other
+# (a detail belongs to one etiology, a duration band only to responders with >= 2 infusions), so
+# the groups number about two thousand however many patients there are.
+_PATIENT_GROUPS = (
+    "etiology",
+    "sex",
+    "primary_cancer",
+    "metastases",
+    "etiology_detail",
+    "responder",
+    "pain_or_ae_limited",
+    "multi",
+    "duration_band",
+    "any_adverse_event",
+)
+_PATIENT_TALLIES: Mapping[str, tuple[str, ...]] = {
+    "sex": ("etiology", "sex"),
+    "cancer": ("etiology", "primary_cancer"),
+    "metastases": ("etiology", "metastases"),
+    "detail": ("etiology", "etiology_detail"),
+    "response": ("etiology", "responder", "pain_or_ae_limited", "multi", "duration_band"),
+    "patient_ae": ("etiology", "any_adverse_event"),
+}
+
+
+def _patient_groups(patients: Any) -> pa.Table:
+    rows = patients.mutate(multi=patients.n_infusions >= 2)
+    age = rows.age_years
+    query = rows.group_by(list(_PATIENT_GROUPS)).aggregate(
+        n=rows.count(), total=age.sum(), squares=(age * age).sum()
     )
+    groups: pa.Table = query.to_pyarrow()
+    return groups
+
+
+def _sum_groups(groups: pa.Table, by: tuple[str, ...], columns: tuple[str, ...]) -> list[Any]:
+    # Arrow's group_by, in C++: the patients' groups number a few thousand, asked seven ways.
+    summed = groups.group_by(list(by)).aggregate([(c, "sum") for c in columns])
+    return [
+        (tuple(row[name] for name in by), *(row[f"{c}_sum"] for c in columns))
+        for row in summed.to_pylist()
+    ]
+
+
+def _patient_tally(groups: pa.Table, by: tuple[str, ...]) -> Tally:
+    return _tally(by, _sum_groups(groups, by, ("n",)))
+
+
+def _age_sums(groups: pa.Table) -> AgeSums:
     sums = {
-        str(row["etiology"]): (int(row["n"]), int(row["total"]), int(row["squares"]))
-        for row in query.to_pyarrow().to_pylist()
-        if row["etiology"] in ETIOLOGIES
+        str(key[0]): (int(n), int(total), int(squares))
+        for key, n, total, squares in _sum_groups(groups, ("etiology",), ("n", "total", "squares"))
+        if key[0] in ETIOLOGIES
     }
     return AgeSums(sums=MappingProxyType(sums))
 
 
-def _with_etiology(table: Any, patients: Any) -> Any:
-    # Per-infusion and per-event tables carry no etiology; it is the patient's.
-    return table.join(patients.select("patient_id", "etiology"), "patient_id")
+# ---- per-infusion, per-event and per-adjuvant tallies: one join to `patients` ----------------
+
+# The patient columns a fact tally may group by besides etiology.
+_FROM_PATIENT = ("responder",)
+_NULLABLE = {"text": dt.String(nullable=True), "flag": dt.Boolean(nullable=True)}
+# The stacked columns that carry the tallies' own columns, by type; a tally uses the first few.
+_SLOT_TYPES = (*(f"text_{i}" for i in range(1, 3)), *(f"flag_{i}" for i in range(1, 6)))
 
 
-def _distinct_infusions(events: Any, column: str) -> Any:
-    # Table 5 counts infusions with an event of a kind, so two events of one kind in one infusion
-    # count once.
-    return events.select("etiology", "patient_id", "infusion_number", column).distinct()
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """One tally's rows before the join: `patient_id` and the columns of `by` (after etiology)
+    that are not the patient's."""
+
+    rows: Any
+    by: tuple[str, ...]
 
 
-def _without(patients: Any, users: Any) -> Any:
-    """Patients with no row in `users`, as a left join keeping the unmatched.
-
-    Not `anti_join`: Ibis writes that as a correlated NOT EXISTS, which SQLite runs as one scan of
-    the adjuvants per patient (quadratic; 10^5 patients did not finish in 5 minutes), and not
-    NOT IN, which PostgreSQL can only hash while the list fits in work_mem. A join every engine
-    hashes (or indexes); `distinct` keeps one row per patient.
-    """
-    ids = users.select(user_id=users.patient_id).distinct()
-    joined = patients.left_join(ids, patients.patient_id == ids.user_id)
-    return joined.filter(joined.user_id.isnull())
-
-
-def count_study(tables: AnalysisTables) -> StudyCounts:
-    """All the study's counts, each a group_by/aggregate run in the engine."""
-    patients = tables.patients
-    in_use = tables.adjuvants.filter(tables.adjuvants.in_use_during_ketamine)
-    response = patients.mutate(multi=patients.n_infusions >= 2)
-    events = _with_etiology(tables.adverse_events, patients)
-    return StudyCounts(
-        sex=tally(patients, ("etiology", "sex")),
-        cancer=tally(patients, ("etiology", "primary_cancer")),
-        metastases=tally(patients, ("etiology", "metastases")),
-        detail=tally(patients, ("etiology", "etiology_detail")),
-        ages=_age_sums(patients),
-        response=tally(
-            response, ("etiology", "responder", "pain_or_ae_limited", "multi", "duration_band")
+def _fact_sources(tables: AnalysisTables) -> dict[str, _Facts]:
+    adjuvants = tables.adjuvants
+    in_use = adjuvants.filter(adjuvants.in_use_during_ketamine)
+    events = tables.adverse_events
+    return {
+        "adjuvants": _Facts(adjuvants, ("drug_class", "in_use_during_ketamine", "responder")),
+        # Patients with an adjuvant in use, once each: without_adjuvants is all patients of the
+        # group minus these.
+        "adjuvant_users": _Facts(in_use.select("patient_id").distinct(), ("responder",)),
+        "infusions": _Facts(tables.infusions, ("any_adverse_event",)),
+        # Table 5 counts infusions with an event of a kind, so two events of one kind in one
+        # infusion count once.
+        "ae_category": _Facts(
+            events.select("patient_id", "infusion_number", "category").distinct(), ("category",)
         ),
-        adjuvants=tally(
-            tables.adjuvants.join(
-                patients.select("patient_id", "etiology", "responder"), "patient_id"
-            ),
-            ("etiology", "drug_class", "in_use_during_ketamine", "responder"),
+        "ae_resolution": _Facts(
+            events.select("patient_id", "infusion_number", "resolution").distinct(),
+            ("resolution",),
         ),
-        without_adjuvants=tally(_without(patients, in_use), ("etiology", "responder")),
-        patient_ae=tally(patients, ("etiology", "any_adverse_event")),
-        infusions=tally(
-            _with_etiology(tables.infusions, patients), ("etiology", "any_adverse_event")
-        ),
-        ae_category=tally(_distinct_infusions(events, "category"), ("etiology", "category")),
-        ae_resolution=tally(_distinct_infusions(events, "resolution"), ("etiology", "resolution")),
-        pandemic=tally(
-            _with_etiology(tables.pandemic_followups, patients),
+        "pandemic": _Facts(
+            tables.pandemic_followups,
             (
-                "etiology",
                 "responder_last",
                 "duration_band_last",
                 "ae_gi",
@@ -176,4 +235,135 @@ def count_study(tables: AnalysisTables) -> StudyCounts:
                 "med_change",
             ),
         ),
+    }
+
+
+def _slots(facts: _Facts) -> dict[str, str]:
+    """The stacked column (text_i or flag_i) that carries each of the tally's own columns."""
+    slots: dict[str, str] = {}
+    for name in facts.by:
+        if name in _FROM_PATIENT:
+            continue
+        dtype = facts.rows[name].type()
+        kind = "text" if dtype.is_string() else "flag" if dtype.is_boolean() else None
+        if kind is None:
+            raise TypeError(f"{name}: a fact tally groups by strings and booleans, not {dtype}")
+        slots[name] = f"{kind}_{sum(s.startswith(kind) for s in slots.values()) + 1}"
+    return slots
+
+
+def _null(column: str) -> Any:
+    # A text slot is a string; a flag slot and the patient's responder are booleans.
+    return ibis.null(_NULLABLE["text" if column.startswith("text_") else "flag"])
+
+
+def _fact_groups(tables: AnalysisTables) -> dict[str, Tally]:
+    """Every fact tally from one query, its groups tagged with the tally they belong to."""
+    sources = _fact_sources(tables)
+    slots = {name: _slots(facts) for name, facts in sources.items()}
+    used = {slot for by_slot in slots.values() for slot in by_slot.values()}
+    columns = [c for c in _SLOT_TYPES if c in used]
+    patients = tables.patients.select("patient_id", "etiology", *_FROM_PATIENT)
+    parts = []
+    for name, facts in sources.items():
+        # Nullable in every part: engines declare NOT NULL columns, and a union's parts must
+        # have one schema.
+        own = {
+            slot: facts.rows[column].cast(_NULLABLE[slot.split("_")[0]])
+            for column, slot in slots[name].items()
+        }
+        parts.append(_Part(facts.rows, own, tuple(c for c in facts.by if c in _FROM_PATIENT)))
+    if ibis.get_backend(tables.patients).name == "sqlite":
+        query = _join_then_stack(parts, patients, columns)
+    else:
+        query = _stack_then_join(parts, patients, columns)
+    groups = _rows(query)
+    tallies = {}
+    for tag, (name, facts) in enumerate(sources.items()):
+        where = [slots[name].get(c, c) for c in facts.by]
+        tallies[name] = _tally(
+            ("etiology", *facts.by),
+            (
+                ((g["etiology"], *(g[c] for c in where)), g["n"])
+                for g in groups
+                if g["tally"] == tag
+            ),
+        )
+    return tallies
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One tally's rows: their table, its columns as stacked columns, the patient's columns."""
+
+    rows: Any
+    own: Mapping[str, Any]
+    from_patient: tuple[str, ...]
+
+
+def _stack_then_join(parts: list[_Part], patients: Any, columns: list[str]) -> Any:
+    """Hash-join engines (DuckDB, PostgreSQL, Spark): every part's rows stacked, then one join,
+    so the hash table on `patients` is built once and probed by every row. Building it once per
+    tally costs more than grouping the stacked rows by more columns."""
+    stacked = ibis.union(
+        *(
+            part.rows.select(
+                tally=ibis.literal(tag, "int8"),
+                patient_id=part.rows.patient_id,
+                **{c: part.own.get(c, _null(c)) for c in columns},
+            )
+            for tag, part in enumerate(parts)
+        ),
+        distinct=False,
+    )
+    joined = stacked.join(patients, "patient_id")
+    return joined.group_by(["tally", "etiology", *_FROM_PATIENT, *columns]).aggregate(
+        n=joined.count()
+    )
+
+
+def _join_then_stack(parts: list[_Part], patients: Any, columns: list[str]) -> Any:
+    """SQLite: each part joined and grouped by its own columns, then the groups stacked. SQLite
+    materializes a union before joining it and sorts to group, at a cost per grouped column and
+    row, so stacking first is slower there than one query per tally."""
+    grouped = []
+    for tag, part in enumerate(parts):
+        joined = part.rows.select("patient_id", **part.own).join(patients, "patient_id")
+        own = ["etiology", *part.from_patient, *part.own]
+        counted = joined.group_by(own).aggregate(n=joined.count())
+        grouped.append(
+            counted.select(
+                tally=ibis.literal(tag, "int8"),
+                etiology=counted.etiology,
+                **{c: counted[c] if c in own else _null(c) for c in (*_FROM_PATIENT, *columns)},
+                n=counted.n,
+            )
+        )
+    return ibis.union(*grouped, distinct=False)
+
+
+def _without(patients: Tally, users: Tally) -> Tally:
+    """Patients per (etiology, responder) minus those with an adjuvant in use."""
+    return _tally(
+        patients.by,
+        [*patients.counts.items(), *((key, -n) for key, n in users.counts.items())],
+    )
+
+
+def count_study(tables: AnalysisTables) -> StudyCounts:
+    """All the study's counts, from two group_by/aggregate queries run in the engine."""
+    groups = _patient_groups(tables.patients)
+    patient = {name: _patient_tally(groups, by) for name, by in _PATIENT_TALLIES.items()}
+    facts = _fact_groups(tables)
+    return StudyCounts(
+        **patient,
+        ages=_age_sums(groups),
+        adjuvants=facts["adjuvants"],
+        without_adjuvants=_without(
+            _patient_tally(groups, ("etiology", "responder")), facts["adjuvant_users"]
+        ),
+        infusions=facts["infusions"],
+        ae_category=facts["ae_category"],
+        ae_resolution=facts["ae_resolution"],
+        pandemic=facts["pandemic"],
     )
