@@ -36,12 +36,15 @@ def _django(database_url: str | None) -> None:
         os.environ["KIP_DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kip.site.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
     from django.db import connection
     from django.db.utils import OperationalError
 
     try:
         django.setup()
         connection.ensure_connection()
+    except ImproperlyConfigured as exc:
+        raise InputError(str(exc)) from None
     except OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"KIP_DATABASE_URL: cannot connect to the database: {reason}") from None

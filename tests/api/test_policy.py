@@ -62,9 +62,9 @@ class Objects:
             return self.follow_up_id
         if name == "request_id" or (name == "pk" and route.startswith("deviation-requests/")):
             return self.deviation_request_id
-        if name == "pk" and route.startswith("staff/users/"):
+        if name == "user_id" or (name == "pk" and route.startswith("staff/users/")):
             return self.account_id
-        if name == "pk" and route.startswith("staff/memberships/"):
+        if name == "membership_id" or (name == "pk" and route.startswith("staff/memberships/")):
             return self.membership_id
         raise AssertionError(f"no object for path parameter {name!r} in {route!r}")
 
@@ -124,13 +124,24 @@ BODIES: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-deviation-approve": lambda o: {"reason": "reviewed: tolerating well"},
     "api-deviation-decline": lambda o: {"reason": "keep the current rate"},
     "api-exclusion-clear": lambda o: {"exclusion_id": "active_psychosis", "reason": "reviewed"},
+    "api-account-create": lambda o: {
+        "username": "nurse9",
+        "password": "quiet river lantern 42",
+        "site_id": o.site.pk,
+        "role": "nurse",
+        "reason": "new starter",
+    },
+    "api-membership-create": lambda o: {"site_id": o.site.pk, "role": "physician", "reason": "r"},
+    "api-account-active": lambda o: {"active": False, "reason": "on leave"},
+    "api-membership-update": lambda o: {"role": "physician", "reason": "promoted"},
+    "api-membership-remove": lambda o: {"reason": "left"},
 }
 QUERIES: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-patient-plan": lambda o: {"on_date": (DAY + timedelta(days=7)).isoformat()},
     "api-worklist": lambda o: {"on_date": DAY.isoformat()},
 }
 # Operations without path parameters whose body names a site: another site's id is a 404 too.
-SITE_IN_BODY = {"api-patient-create", "api-interruption-create"}
+SITE_IN_BODY = {"api-patient-create", "api-interruption-create", "api-account-create"}
 
 
 @dataclass(frozen=True)

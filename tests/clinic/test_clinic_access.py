@@ -53,6 +53,7 @@ POLICY: dict[str, tuple[Action | None, str, str | None]] = {
     "staff": (A.ADMINISTER, "GET", None),
     "staff-create": (A.ADMINISTER, "POST", None),
     "staff-active": (A.ADMINISTER, "POST", "account"),
+    "staff-add-role": (A.ADMINISTER, "POST", "account"),
     "staff-role": (A.ADMINISTER, "POST", "membership"),
     "staff-remove": (A.ADMINISTER, "POST", "membership"),
 }

@@ -395,3 +395,119 @@ def test_interruption_at_another_site_is_not_found(clinic: Clinic) -> None:
     every = clinic.client("admin").post(reverse("interruption-create"), form | {"site_id": "all"})
     assert every.status_code == 403
     assert not ServiceInterruption.objects.exists()
+
+
+# --------------------------------------------------------------------------- a role at another site
+
+
+def test_admin_of_both_sites_gives_a_nurse_a_physician_role_at_the_other(clinic: Clinic) -> None:
+    _as_second_admin_elsewhere(clinic)
+    nurse = clinic.users["nurse"]
+    made = admin.add_membership(
+        clinic.users["admin"], nurse.pk, clinic.other.pk, "physician", reason="covers other"
+    )
+    assert (made.site, made.role) == (clinic.other, Role.PHYSICIAN)
+    assert access.roles_at(nurse, clinic.main) == {Role.NURSE}
+    assert access.can(nurse, access.Action.APPROVE_DEVIATION, clinic.other)
+    created = entries("registry.membership", made.pk)
+    assert [(e.action, e.reason) for e in created] == [("create", "covers other")]
+    assert verify().ok
+
+
+# (case, what the admin does, error class, field, rule)
+REFUSED_ADDS: list[tuple[str, Act, type[ServiceError], str, str]] = [
+    (
+        "admin of one site only",
+        lambda c: admin.add_membership(
+            c.users["admin"], c.users["nurse"].pk, c.other.pk, "physician", reason="r"
+        ),
+        NotFound,
+        "site_id",
+        "access.site",
+    ),
+    (
+        "account at none of my sites",
+        lambda c: admin.add_membership(
+            c.users["admin"], c.users["other_nurse"].pk, c.main.pk, "nurse", reason="r"
+        ),
+        NotFound,
+        "user_id",
+        "auth.user",
+    ),
+    (
+        "no such account",
+        lambda c: admin.add_membership(c.users["admin"], 10**9, c.main.pk, "nurse", reason="r"),
+        NotFound,
+        "user_id",
+        "auth.user",
+    ),
+    (
+        "a role there already",
+        lambda c: admin.add_membership(
+            c.users["admin"], c.users["nurse"].pk, c.main.pk, "physician", reason="r"
+        ),
+        Conflict,
+        "site_id",
+        "admin.membership_exists",
+    ),
+    (
+        "no reason",
+        lambda c: admin.add_membership(
+            c.users["admin"], c.users["nurse"].pk, c.main.pk, "physician", reason=" "
+        ),
+        ServiceError,
+        "reason",
+        "admin.reason",
+    ),
+    (
+        "not an admin",
+        lambda c: admin.add_membership(
+            c.users["physician"], c.users["nurse"].pk, c.main.pk, "physician", reason="r"
+        ),
+        NotFound,
+        "user_id",
+        "auth.user",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("act", "error", "field", "rule"),
+    [case[1:] for case in REFUSED_ADDS],
+    ids=[case[0] for case in REFUSED_ADDS],
+)
+def test_add_role_refusals(
+    clinic: Clinic, act: Act, error: type[ServiceError], field: str, rule: str
+) -> None:
+    before = sorted(Membership.objects.values_list("pk", "user_id", "site_id", "role"))
+    with pytest.raises(error) as caught:
+        act(clinic)
+    assert type(caught.value) is error
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+    assert sorted(Membership.objects.values_list("pk", "user_id", "site_id", "role")) == before
+
+
+def test_staff_page_adds_a_role_at_another_of_my_sites(clinic: Clinic) -> None:
+    client = clinic.client("admin")
+    nurse = clinic.users["nurse"]
+    url = reverse("staff-add-role", args=[nurse.pk])
+    # Administrator of main only: no form to offer, and the other site is not found.
+    assert url not in client.get(reverse("staff")).content.decode()
+    form = {"site_id": clinic.other.pk, "role": "physician", "reason": "covers other"}
+    assert client.post(url, form).status_code == 404
+    _as_second_admin_elsewhere(clinic)
+    page = client.get(reverse("staff")).content.decode()
+    assert url in page
+    refused = client.post(url, form | {"reason": ""})
+    assert refused.status_code == 422 and "admin.reason" in refused.content.decode()
+    done = client.post(url, form, follow=True).content.decode()
+    assert "nurse is now also Physician at other" in done
+    assert Membership.objects.get(user=nurse, site=clinic.other).role == Role.PHYSICIAN
+    again = client.post(url, form | {"role": "nurse"})
+    assert again.status_code == 422 and "already has a role at other" in again.content.decode()
+    # An account that works only at a site the administrator does not administer: not found.
+    stranger = clinic.users["other_nurse"]
+    admin.remove_membership(clinic.users["admin"], membership_at(clinic, "other"), reason="r")
+    outside = reverse("staff-add-role", args=[stranger.pk])
+    assert client.post(outside, form | {"site_id": clinic.main.pk}).status_code == 404
+    assert not Membership.objects.filter(user=stranger, site=clinic.main).exists()

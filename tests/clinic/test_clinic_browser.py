@@ -1,6 +1,7 @@
 """The clinic in a real browser (Debian's chromium through Playwright) against a live server: a
 nurse runs a first infusion with nausea, a physician approves a soft-limit step, a researcher is
-kept out of a patient page, an administrator adds a nurse and records a service interruption."""
+kept out of a patient page, an administrator adds a nurse, gives a nurse a role at another site
+and records a service interruption."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
+from kip.registry.audit.context import audit_context
 from kip.registry.models import FollowUp, MedicationDose, Membership, TitrationStep
 from kip.registry.models.choices import InfusionStatus, Role
 from kip.registry.services import sessions
@@ -159,9 +161,25 @@ def test_admin_adds_a_nurse_and_records_a_service_interruption(
     page.click("#add-user button[type=submit]")
     assert "Account nia created: Nurse at main" in flash(page)
     assert "nia" in page.locator("#staff").inner_text()
-    page.screenshot(path=str(STAFF_SCREENSHOT), full_page=True)
     made = Membership.objects.get(user__username="nia")
     assert (made.site, made.role) == (clinic.main, Role.NURSE)
+
+    # Administrator of the other site too: the main site's nurse gets a physician role there.
+    with audit_context(clinic.users["admin"], reason="test set-up", source="test"):
+        Membership.objects.create(user=clinic.users["admin"], site=clinic.other, role=Role.ADMIN)
+    page.reload()
+    add = page.locator("#user-nurse form.add-role")
+    add.locator("select[name=role]").select_option("physician")
+    add.locator("select[name=site_id]").select_option(str(clinic.other.pk))
+    add.locator("input[name=reason]").fill("covers the other site on Fridays")
+    add.locator("button[type=submit]").click()
+    assert "nurse is now also Physician at other" in flash(page)
+    roles = page.locator("#user-nurse .membership").all_inner_texts()
+    assert any("Nurse · main" in r for r in roles) and any("Physician · other" in r for r in roles)
+    page.screenshot(path=str(STAFF_SCREENSHOT), full_page=True)
+    assert (
+        Membership.objects.get(user=clinic.users["nurse"], site=clinic.other).role == Role.PHYSICIAN
+    )
 
     # The new nurse signs in and has the day's work in front of her.
     nurse = signed_in(browser, live_server, "nia", "quiet river lantern 42")

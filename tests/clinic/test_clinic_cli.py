@@ -107,6 +107,14 @@ def test_bad_database_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1
 
 
+def test_bad_trusted_proxy_is_one_line_at_start(scratch_url: str, tmp_path: Path) -> None:
+    done = kip(scratch_url, tmp_path, "serve", KIP_TRUSTED_PROXIES="10.0.0.1,proxy.local")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: KIP_TRUSTED_PROXIES: 'proxy.local' is not an IP address or CIDR network\n"
+    )
+
+
 def test_serve_before_init_says_so(scratch_url: str, tmp_path: Path) -> None:
     done = kip(scratch_url, tmp_path, "serve", "--port", str(free_port()))
     assert done.returncode == 2 and "run 'kip init' first" in done.stderr

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from pytest_django.fixtures import Settings
 
 from kip.clinic import security
+from kip.site.client_address import client_address, resolve, trusted_networks
 
 from .conftest import PASSWORD, Clinic
 
@@ -197,3 +203,116 @@ def test_pages_have_no_inline_script_or_style(clinic: Clinic) -> None:
         page = client.get(url).content.decode()
         assert "<script>" not in page and " style=" not in page and "<style" not in page
         assert 'name="htmx-config"' in page and '"historyCacheSize": 0' in page
+
+
+# --------------------------------------------------------------------------- every password check
+
+
+def admin_sign_in(client: Client, username: str, password: str = PASSWORD) -> str:
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}
+    )
+    return response.content.decode() if response.status_code == 200 else ""
+
+
+@pytest.mark.parametrize("username", ["admin", "nobody"])
+def test_django_admin_sign_in_is_throttled(clinic: Clinic, username: str) -> None:
+    clinic.users["admin"].is_staff = True
+    clinic.users["admin"].save()
+    client = Client()
+    for _ in range(settings.KIP_LOGIN_MAX_FAILURES):
+        assert "Please enter the correct username" in admin_sign_in(client, username, "wrong")
+    # Locked, whether or not the username exists: the same words, and no session.
+    page = admin_sign_in(client, username)
+    assert f"Too many failed sign-ins for {username}" in page and "15 minutes" in page
+    assert "_auth_user_id" not in client.session
+    assert admin_sign_in(Client(REMOTE_ADDR="10.0.0.9"), "admin") == ""  # signed in: redirect
+
+
+def test_one_lock_for_every_sign_in_path(clinic: Clinic) -> None:
+    clinic.users["admin"].is_staff = True
+    clinic.users["admin"].save()
+    for _ in range(settings.KIP_LOGIN_MAX_FAILURES):
+        admin_sign_in(Client(), "admin", "wrong")
+    # Failures at Django admin's sign-in lock the clinic's too (and the API's, which shares the
+    # backend: tests/api/test_api_admin.py).
+    assert sign_in(Client(), "admin") == 429
+
+
+# --------------------------------------------------------------------------- behind a proxy
+
+PROXY = "10.0.0.1"
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_lock(
+    clinic: Clinic, settings: Settings
+) -> None:
+    settings.KIP_TRUSTED_PROXIES = [PROXY]
+    mallory = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
+    for _ in range(settings.KIP_LOGIN_MAX_FAILURES):
+        assert sign_in(Client(**mallory), "nurse", "wrong") == 200
+    assert sign_in(Client(**mallory), "nurse") == 429
+    # A colleague behind the same proxy is not locked out with her.
+    assert sign_in(Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.6"), "nurse") == 302
+    # Mallory cannot name another address: the proxy appends hers after what she sent.
+    spoofed = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "203.0.113.7, 203.0.113.5"}
+    assert sign_in(Client(**spoofed), "nurse") == 429
+
+
+def test_without_a_trusted_proxy_the_header_is_ignored(clinic: Clinic) -> None:
+    for i in range(settings.KIP_LOGIN_MAX_FAILURES):
+        client = Client(REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+        assert sign_in(client, "nurse", "wrong") == 200
+    client = Client(REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert sign_in(client, "nurse") == 429
+
+
+# (direct peer, X-Forwarded-For, trusted proxies, client address)
+ADDRESSES: list[tuple[str, str, list[str], str]] = [
+    ("203.0.113.5", "", [], "203.0.113.5"),
+    ("203.0.113.5", "198.51.100.1", [], "203.0.113.5"),  # nobody trusted: header ignored
+    ("203.0.113.5", "198.51.100.1", [PROXY], "203.0.113.5"),  # the peer is no proxy of ours
+    (PROXY, "198.51.100.1", [PROXY], "198.51.100.1"),
+    (PROXY, "198.51.100.1", ["10.0.0.0/8"], "198.51.100.1"),
+    (PROXY, "", [PROXY], PROXY),  # a proxy that sent no header: itself
+    (PROXY, "1.1.1.1, 198.51.100.1", [PROXY], "198.51.100.1"),  # left of the hop: the client's
+    (PROXY, "198.51.100.1, 10.0.0.2", ["10.0.0.0/24"], "198.51.100.1"),  # two trusted hops
+    (PROXY, "10.0.0.3, 10.0.0.2", ["10.0.0.0/24"], "10.0.0.3"),  # all trusted: the furthest
+    (PROXY, "198.51.100.1, unknown", [PROXY], PROXY),  # a hop that is no address ends the walk
+    (PROXY, "198.51.100.1:4711", [PROXY], "198.51.100.1"),
+    (PROXY, "[2001:db8::1]:443", [PROXY], "2001:db8::1"),
+    (PROXY, " 2001:db8::2 ", [PROXY], "2001:db8::2"),
+    ("::1", "198.51.100.1", ["::1"], "198.51.100.1"),
+    ("::ffff:10.0.0.1", "198.51.100.1", [PROXY], "198.51.100.1"),  # IPv4 on an IPv6 socket
+    ("", "198.51.100.1", [PROXY], ""),  # no peer (a test client): never the header
+]
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "trusted", "client"), ADDRESSES)
+def test_client_address(peer: str, forwarded: str, trusted: list[str], client: str) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    with override_settings(KIP_TRUSTED_PROXIES=trusted):
+        assert client_address(request) == client
+
+
+def test_a_bad_trusted_proxy_entry_names_the_setting() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"KIP_TRUSTED_PROXIES: 'proxy\.local'"):
+        trusted_networks(("10.0.0.1", "proxy.local"))
+
+
+addresses = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
+junk = st.text(alphabet=st.characters(blacklist_characters=","), max_size=20)
+
+
+@given(client=addresses, sent=st.lists(st.one_of(addresses, junk), max_size=4))
+def test_what_a_client_sends_never_changes_its_address(client: str, sent: list[str]) -> None:
+    networks = trusted_networks((PROXY,))
+    address = ipaddress.ip_address(client)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # an IPv4 client on an IPv6 socket
+    assume(address != ipaddress.ip_address(PROXY))
+    # The proxy appends the client's address to whatever X-Forwarded-For the client sent.
+    header = ", ".join([*sent, client])
+    assert resolve(PROXY, header, networks) == str(address)
+    # Straight to the app, not through the proxy, the header is not read at all.
+    assert resolve(client, header, networks) == client

@@ -16,8 +16,11 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
 from ninja.utils import check_csrf
 
+from kip.clinic import throttle
 from kip.registry import access
 from kip.registry.access import Action
+from kip.registry.models import Membership
+from kip.registry.services.errors import ServiceError
 
 TOKEN_SALT = "kip.api.token"
 TOKEN_MAX_AGE_SECONDS = 8 * 3600
@@ -42,19 +45,38 @@ def user_from_token(token: str) -> User | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return None
-    user = User.objects.filter(pk=data["u"], is_active=True).first()
+    user = _active_user_with_roles(data["u"])
     if user is None or not constant_time_compare(str(data.get("h")), user.get_session_auth_hash()):
         return None
     return user
 
 
-def _permit(user: User | None, action: Action | None) -> User | None:
+def _active_user_with_roles(user_id: int) -> User | None:
+    """The active user, with their memberships read in the same query and kept on this fresh
+    instance for the request (access.remember_roles). A user without any membership is not in
+    that join, so a second query fetches them (the route then refuses them with 403)."""
+    memberships = list(
+        Membership.objects.select_related("user").filter(user_id=user_id, user__is_active=True)
+    )
+    if memberships:
+        user = memberships[0].user
+        access.remember_roles(user, [(m.site_id, m.role) for m in memberships])
+        return user
+    found = list(User.objects.filter(pk=user_id, is_active=True)[:1])
+    if not found:
+        return None
+    access.remember_roles(found[0], [])
+    return found[0]
+
+
+def _permit(user: User | None, action: Action | None, *, roles_read: bool = False) -> User | None:
     """The user, when the route's action is theirs at one site at least. Their memberships are
-    read once here and kept on this request's user instance, so the route's own site checks
-    (services.common.require) ask no more queries."""
+    read once (here, or with the user when `roles_read`) and kept on this request's user
+    instance, so the route's own site checks (services.common.require) ask no more queries."""
     if user is None or action is None:
         return user
-    access.remember_roles(user)
+    if not roles_read:
+        access.remember_roles(user)
     if not access.acts_anywhere(user, action):
         raise Forbidden(action)
     return user
@@ -66,7 +88,20 @@ class TokenAuth(HttpBearer):
         self.action = action
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return _permit(user_from_token(token), self.action)
+        return _permit(user_from_token(token), self.action, roles_read=True)
+
+
+class LoginThrottled(ServiceError):
+    """Basic credentials for a username locked at this address (kip.clinic.throttle)."""
+
+    status = 429
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            "authorization",
+            "auth.throttled",
+            f"too many failed sign-ins for this username from here; try again in {wait} s",
+        )
 
 
 class BasicAuth(HttpBasicAuth):
@@ -76,6 +111,8 @@ class BasicAuth(HttpBasicAuth):
 
     def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
         user = authenticate(request, username=username, password=password)
+        if wait := throttle.locked_wait(request):
+            raise LoginThrottled(wait)
         return _permit(user if isinstance(user, User) else None, self.action)
 
 

@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from ninja import NinjaAPI, Router
 
-from kip.api import errors, followups, infusions, patients, program
+from kip.api import admin, errors, followups, infusions, patients, program
 from kip.api.auth import TOKEN_MAX_AGE_SECONDS, make_token, user_of
 from kip.api.routing import operation
 from kip.api.schemas import HealthOut, ResearchPatientOut, TokenOut
@@ -70,3 +70,4 @@ api.add_router("", infusions.router)
 api.add_router("", followups.router)
 api.add_router("", program.router)
 api.add_router("", research)
+api.add_router("", admin.router)

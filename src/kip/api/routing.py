@@ -36,6 +36,7 @@ def operation(
         # The OpenAPI operationId is the URL name, so the policy test can map one to the other.
         operation_id=name,
         auth=None if public else auth_for(action),
-        response=responses(response),
+        # Basic credentials for a username locked out by the login throttle: 429.
+        response=responses(response) if public else responses(response, 429),
         summary=summary,
     )

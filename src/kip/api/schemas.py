@@ -27,6 +27,7 @@ from kip.registry.models import (
     FollowUp,
     Infusion,
     MedicationDose,
+    Membership,
     Patient,
     ResponseDecision,
     ServiceInterruption,
@@ -833,3 +834,82 @@ class TokenOut(Schema):
 
 class HealthOut(Schema):
     status: str
+
+
+# --- administration ------------------------------------------------------------------------
+
+RoleName = Literal["nurse", "physician", "researcher", "admin"]
+AdminReason = Annotated[
+    str, Field(min_length=1, max_length=500, pattern=NO_NUL, description="Why (audited).")
+]
+Name150 = Annotated[str, Field(max_length=150, pattern=NO_NUL)]
+
+
+class AccountCreateIn(In):
+    username: Annotated[str, Field(min_length=1, max_length=150, pattern=NO_NUL)]
+    first_name: Name150 = ""
+    last_name: Name150 = ""
+    password: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=1000,
+            pattern=NO_NUL,
+            description="Initial password; the site's password rules apply.",
+        ),
+    ]
+    site_id: Id
+    role: RoleName
+    reason: AdminReason
+
+
+class MembershipIn(In):
+    site_id: Id
+    role: RoleName
+    reason: AdminReason
+
+
+class RoleIn(In):
+    role: RoleName
+    reason: AdminReason
+
+
+class ReasonIn(In):
+    reason: AdminReason
+
+
+class ActiveIn(In):
+    active: bool
+    reason: AdminReason
+
+
+class MembershipOut(Schema):
+    id: int
+    user_id: int
+    username: str
+    site_id: int
+    site_code: str
+    role: str = Field(description="nurse, physician, researcher or admin")
+
+    @staticmethod
+    def of(m: Membership) -> MembershipOut:
+        return MembershipOut(
+            id=m.pk,
+            user_id=m.user_id,
+            username=m.user.username,
+            site_id=m.site_id,
+            site_code=m.site.code,
+            role=m.role,
+        )
+
+
+class AccountOut(Schema):
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+    is_active: bool
+
+
+class StaffOut(AccountOut):
+    memberships: list[MembershipOut] = Field(description="Roles at the caller's sites only.")

@@ -113,6 +113,7 @@ urlpatterns: list[URLPattern] = [
     clinic_path(
         "staff/users/<int:pk>/active/", staff.set_active, "staff-active", Action.ADMINISTER
     ),
+    clinic_path("staff/users/<int:pk>/roles/", staff.add_role, "staff-add-role", Action.ADMINISTER),
     clinic_path(
         "staff/memberships/<int:pk>/role/", staff.change_role, "staff-role", Action.ADMINISTER
     ),

@@ -50,16 +50,21 @@ User = AuthUser | AnonymousUser
 _ROLES_MEMO = "_kip_roles_by_site"
 
 
-def remember_roles(user: AuthUser) -> dict[int, frozenset[Role]]:
-    """Every role the user holds, by site id, read in one query and kept on this user instance.
+def remember_roles(
+    user: AuthUser, memberships: Iterable[tuple[int, str]] | None = None
+) -> dict[int, frozenset[Role]]:
+    """Every role the user holds, by site id, read in one query and kept on this user instance
+    (`memberships`: the user's (site id, role) pairs, when the caller read them with the user).
 
     Only the API's authentication calls this, on the user instance it has just loaded for the
     request (a token's or Basic credentials' fresh instance, or the session's per-request user),
     so the memo lives exactly as long as the request and belongs to one user. Nothing in a
     request changes memberships. Callers that hold a user across requests (the CLI, tests,
     services called directly) never set it, so they keep reading the table each time."""
+    if memberships is None:
+        memberships = Membership.objects.filter(user=user).values_list("site_id", "role")
     by_site: dict[int, set[Role]] = {}
-    for site_id, role in Membership.objects.filter(user=user).values_list("site_id", "role"):
+    for site_id, role in memberships:
         by_site.setdefault(site_id, set()).add(Role(role))
     memo = {site_id: frozenset(roles) for site_id, roles in by_site.items()}
     setattr(user, _ROLES_MEMO, memo)

@@ -136,3 +136,11 @@ if os.environ.get("KIP_TLS_PROXY") == "1":
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("KIP_SECURE_COOKIES") == "1" or (
     os.environ.get("KIP_TLS_PROXY") == "1"
 )
+
+# Login throttling behind a reverse proxy (kip.site.client_address): comma-separated addresses or
+# CIDR networks whose X-Forwarded-For is believed. Empty: the header is never read. Every
+# password check goes through the throttled backend (kip.clinic.throttle).
+KIP_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("KIP_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+AUTHENTICATION_BACKENDS = ["kip.clinic.throttle.ThrottledModelBackend"]

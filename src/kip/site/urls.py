@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.urls import URLPattern, URLResolver, include, path
+
+from kip.clinic import throttle
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """Django admin's sign-in, saying why a locked username is refused (the throttled backend
+    refuses it; Django's own message would only say the password is wrong)."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            wait = throttle.locked_wait(self.request) if self.request is not None else 0
+            if not wait:
+                raise
+            username = str(self.cleaned_data.get("username", ""))
+            raise ValidationError(throttle.locked_message(username, wait), code="locked") from None
+
+
+admin.site.login_form = AdminSignInForm
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),

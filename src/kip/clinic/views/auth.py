@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import mimetypes
 from pathlib import Path
 
@@ -47,26 +46,17 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     locked = ""
     status = 200
     if request.method == "POST":
-        username = request.POST.get("username", "")[:150]
-        address = request.META.get("REMOTE_ADDR", "")
-        wait = throttle.locked_for(username, address)
-        if wait:
-            # Checked before the password, so a locked account reveals nothing about it.
-            minutes = math.ceil(wait / 60)
-            locked = (
-                f"Too many failed sign-ins for {username} from this computer. Try again in "
-                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator."
-            )
-            status = 429
-        elif form.is_valid():
-            throttle.clear(username, address)
+        # The backend (throttle.ThrottledModelBackend) counts failures and refuses a locked
+        # username before reading the password; a refusal leaves its wait on the request.
+        if form.is_valid():
             login(request, form.get_user())  # rotates the session id
             t = now()
             request.session[AUTH_AT] = t
             request.session[SEEN_AT] = t
             return HttpResponseRedirect(next_url or reverse("home"))
-        else:
-            throttle.record_failure(username, address)
+        if wait := throttle.locked_wait(request):
+            locked = throttle.locked_message(request.POST.get("username", "")[:150], wait)
+            status = 429
     context = {
         "form": form,
         "next": next_url,

@@ -1,10 +1,12 @@
-"""The administrator's pages: staff at their sites (add an account, change a role, remove a
-membership, deactivate or reactivate an account). Each write calls one service of
-kip.registry.services.admin, which checks the sites and writes the audit trail."""
+"""The administrator's pages: staff at their sites (add an account, give an account a role at
+another of the administrator's sites, change a role, remove a membership, deactivate or
+reactivate an account). Each write calls one service of kip.registry.services.admin, which
+checks the sites and writes the audit trail."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -15,17 +17,35 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from kip.clinic import forms, guards
-from kip.registry.models import Membership
+from kip.registry.models import Membership, Site
 from kip.registry.models.choices import Role
 from kip.registry.services import admin as service
 from kip.registry.services.errors import NotFound, ServiceError
 
 
+@dataclass(frozen=True)
+class StaffRow:
+    user: User
+    memberships: list[Membership]
+    open_sites: list[Site]  # the administrator's sites where this account has no role yet
+
+
+def _rows(staff: list[service.StaffMember], sites: list[Site]) -> list[StaffRow]:
+    rows = []
+    for s in staff:
+        held = {m.site_id for m in s.memberships}
+        rows.append(
+            StaffRow(s.user, s.memberships, [site for site in sites if site.pk not in held])
+        )
+    return rows
+
+
 def _context(request: HttpRequest) -> dict[str, Any]:
     actor = guards.user_of(request)
+    sites = list(service.admin_sites(actor).order_by("code"))
     return {
-        "staff": service.staff(actor),
-        "sites": list(service.admin_sites(actor).order_by("code")),
+        "staff": _rows(service.staff(actor), sites),
+        "sites": sites,
         "roles": Role.choices,
         "me": actor.pk,
         "error": {},
@@ -105,6 +125,22 @@ def create_user(request: HttpRequest) -> HttpResponse:
         )
 
     return _after(request, "create", write, check=lambda: None)
+
+
+@require_POST
+def add_role(request: HttpRequest, pk: int) -> HttpResponse:
+    """A role at another of the administrator's sites for an account that works at one of them."""
+    data = request.POST
+
+    def write(actor: User) -> str:
+        site_id = forms.integer(data, "site_id", required=True)
+        assert site_id is not None
+        m = service.add_membership(
+            actor, pk, site_id, data.get("role", ""), reason=forms.text(data, "reason")
+        )
+        return f"{m.user.username} is now also {m.get_role_display()} at {m.site.code}."
+
+    return _after(request, "add", write, pk=pk, check=_user_or_404(request, pk))
 
 
 @require_POST

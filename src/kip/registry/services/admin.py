@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db.models import QuerySet
 
 from kip.registry import access
@@ -151,6 +152,40 @@ def create_user(
         _audit_user(AuditAction.CREATE, user, {})
         membership = Membership.objects.create(user=user, site=site, role=the_role)
     return membership
+
+
+def add_membership(
+    actor: User,
+    user_id: int,
+    site_id: int,
+    role: str,
+    *,
+    reason: str,
+    source: Source = "app",
+) -> Membership:
+    """A role at one of the actor's sites for an account that already works at one of them (a
+    nurse of site A becomes a physician at site B too). An account the actor cannot see is not
+    found, like one that does not exist; one role per account and site, so a second is 409."""
+    user = User.objects.filter(pk=user_id, memberships__site__in=admin_sites(actor)).first()
+    if user is None:
+        raise NotFound("user_id", "auth.user", "not found")
+    site = _site(actor, site_id)
+    why = _reason(reason)
+    the_role = _role(role)
+    held = Membership.objects.filter(user=user, site=site).first()
+    taken = Conflict(
+        "site_id",
+        "admin.membership_exists",
+        f"{user.username} already has a role at {site.code}: change that role instead",
+    )
+    if held is not None:
+        raise taken
+    try:
+        with writing(actor, why, source):
+            return Membership.objects.create(user=user, site=site, role=the_role)
+    except IntegrityError:
+        # Another administrator gave a role there between the check and the write.
+        raise taken from None
 
 
 def change_role(
