@@ -1,7 +1,11 @@
 """Where a write's time goes: one client charting one infusion through the API in-process
 (Django's test client, no network), profiled with pyinstrument, with the SQL queries counted.
 
-    .venv/bin/python bench/api_profile.py [--db sqlite|postgresql] [--requests N]
+    .venv/bin/python bench/api_profile.py [--db sqlite|postgresql] [--requests N] [--no-profiler]
+
+The profiler's hook runs on every Python call, which slows call-heavy code such as the ORM by a
+good part; --no-profiler times the same writes without it (wall and CPU per write), which is the
+figure to compare between two versions of the code.
 
 Uses a temporary database (SQLite file, or a kip_profile_<random> PostgreSQL database dropped
 afterwards) set up by bench/api_world.py, and the same session as bench/api_load.py.
@@ -28,7 +32,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from api_load import session_calls  # noqa: E402
 
 
-def profile(url: str, workdir: Path, requests: int) -> None:
+def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
     password = secrets.token_urlsafe(18)
     os.environ |= {
         "KIP_DATABASE_URL": url,
@@ -62,40 +66,55 @@ def profile(url: str, workdir: Path, requests: int) -> None:
     calls = list(session_calls(measured))[:requests]
     queries: Counter[str] = Counter()
     profiler = Profiler(interval=0.0005)
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as captured:
-        profiler.start()
+        if use_profiler:
+            profiler.start()
         for call in calls:
             response = client.post(call.path, call.body, content_type="application/json")
             assert response.status_code == 201, response.content
-        profiler.stop()
-    elapsed = time.perf_counter() - began
+        if use_profiler:
+            profiler.stop()
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
     for q in captured.captured_queries:
         queries[q["sql"].split(" WHERE ")[0][:90]] += 1
-    print(f"{len(calls)} writes in {elapsed:.2f} s: {elapsed / len(calls) * 1000:.1f} ms each")
+    print(
+        f"{len(calls)} writes in {elapsed:.2f} s: {elapsed / len(calls) * 1000:.2f} ms each, "
+        f"{cpu / len(calls) * 1000:.2f} ms of this process's CPU each"
+        + ("" if use_profiler else " (no profiler)")
+    )
     print(f"{len(captured.captured_queries) / len(calls):.1f} SQL queries per write; most common:")
     for sql, n in queries.most_common(25):
         print(f"  {n / len(calls):5.2f}  {sql}")
-    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if use_profiler:
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--no-profiler", action="store_true", help="time the writes without pyinstrument's hook"
+    )
     parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kip-api-profile-") as tmp:
         workdir = Path(tmp)
         if args.db == "sqlite":
-            profile(f"sqlite:///{workdir / 'profile.sqlite3'}", workdir, args.requests)
+            profile(
+                f"sqlite:///{workdir / 'profile.sqlite3'}",
+                workdir,
+                args.requests,
+                not args.no_profiler,
+            )
             return 0
         server = args.postgres_server.rstrip("/")
         name = f"kip_profile_{secrets.token_hex(4)}"
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {name}")
         try:
-            profile(f"{server}/{name}", workdir, args.requests)
+            profile(f"{server}/{name}", workdir, args.requests, not args.no_profiler)
         finally:
             from django.db import connections
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from kip.registry.audit.chain import (
     GENESIS,
@@ -247,6 +248,26 @@ def test_views_and_exports_are_logged(site: Site, nurse: User) -> None:
     export = last_entry()
     assert (export.action, export.source, export.username) == ("export", "cli", "nurse.kim")
     assert export.new_values == {"what": "research dataset (de-identified)", "count": 12}
+    assert verify().ok
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the chain's advisory lock is PostgreSQL's"
+)
+def test_the_chain_lock_is_asked_for_once_per_transaction(site: Site, nurse: User) -> None:
+    """audit_context takes the lock as it begins, and its appends know it is held. A transaction
+    of its own (record_view outside any context, or a later context) asks for it again."""
+    with CaptureQueriesContext(connection) as captured:
+        with audit_context(nurse):
+            patient = make_patient(site)
+            make_infusion(patient)  # an enrolment and an infusion: two appends more
+        record_view(nurse, patient)
+        with audit_context(nurse, reason="weight corrected"):
+            patient.weight_kg = Decimal("71.0")
+            patient.save()
+    locks = [q["sql"] for q in captured.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
+    assert len(locks) == 3, locks
+    assert AuditEntry.objects.filter(action="view", object_id=str(patient.pk)).count() == 1
     assert verify().ok
 
 

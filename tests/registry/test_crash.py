@@ -8,9 +8,13 @@ in a scratch database of its own either way (the django_db mark only selects it 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,3 +96,69 @@ def test_sigkill_loses_no_acknowledged_commit(
     )
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("ok: ")
+
+
+# A writer that holds an audited transaction open until told to end it.
+HOLDER = """
+import os, sys
+import django
+django.setup()
+from kip.registry.audit.lock import locked_transaction
+with locked_transaction():
+    print("holding", flush=True)
+    sys.stdin.readline()
+print("done", flush=True)
+"""
+
+
+def test_sqlite_writers_queue_on_the_writer_lock_until_commit(
+    scratch_database: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A clinical write on SQLite holds the flock beside the database from before BEGIN until
+    after COMMIT, so another writer waits in the kernel (woken at once) rather than in SQLite's
+    sleeping busy handler; a killed holder's lock goes with its process."""
+    if scratch_database.vendor != "sqlite":
+        pytest.skip("the writer-lock file is SQLite's; PostgreSQL queues on its advisory lock")
+    assert scratch_database.path is not None
+    lock_file = Path(f"{scratch_database.path}.writer-lock")
+    env = scratch_database.env() | {"DJANGO_SETTINGS_MODULE": "kip.site.settings"}
+
+    def start() -> subprocess.Popen[str]:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "holding\n"
+        return holder
+
+    def free() -> bool:
+        fd = os.open(lock_file, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing the description releases a lock taken here
+        return True
+
+    holder = start()
+    assert not free()
+    # SQLite's own write lock is held too: the flock is taken before BEGIN IMMEDIATE.
+    with (
+        closing(sqlite3.connect(scratch_database.path, timeout=0)) as other,
+        pytest.raises(sqlite3.OperationalError, match="locked"),
+    ):
+        other.execute("BEGIN IMMEDIATE")
+    out, _ = holder.communicate("\n", timeout=60)
+    assert out == "done\n"
+    assert free()
+
+    killed = start()
+    killed.kill()
+    killed.wait(timeout=60)
+    assert free()

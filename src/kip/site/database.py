@@ -39,6 +39,9 @@ def from_url(url: str) -> dict[str, Any]:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": SQLITE_INIT,
             },
+            # Kept across requests, as on PostgreSQL: a new connection costs the PRAGMAs above
+            # and SQLite's reading of the schema again.
+            "CONN_MAX_AGE": 60,
             "TEST": {"NAME": None},
         }
     if parsed.scheme in {"postgres", "postgresql"}:

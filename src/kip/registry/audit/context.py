@@ -17,9 +17,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 
-from kip.registry.audit.lock import lock_chain
+from kip.registry.audit.lock import locked_transaction
 
 if TYPE_CHECKING:
     # Only for annotations: importing auth models needs a configured Django, and this module is
@@ -42,8 +42,7 @@ def audit_context(
     user: User, reason: str = "", source: str = "app", *, using: str = DEFAULT_DB_ALIAS
 ) -> Iterator[AuditContext]:
     ctx = AuditContext(user=user, reason=reason.strip(), source=source)
-    with transaction.atomic(using=using):
-        lock_chain(using)
+    with locked_transaction(using):
         token = _current.set(ctx)
         try:
             yield ctx

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Literal, TypeVar
 
 from django.contrib.auth.models import User
+from django.db.models import Model, QuerySet
 
 from kip.protocol import loader
 from kip.protocol.errors import InputError
@@ -25,6 +26,15 @@ from kip.registry.models import (
 from kip.registry.services.errors import NotFound, PermissionDenied, from_input_error
 
 Source = Literal["app", "api", "cli", "import", "demo"]
+M = TypeVar("M", bound=Model)
+
+
+def only_row(rows: QuerySet[M]) -> M | None:
+    """The one row of a primary-key lookup, or None. Unlike first(), it asks for no sort: the
+    models' default ordering would sort an infusion by its patient's name (a join and much of the
+    query's build time) to choose among at most one row."""
+    found = list(rows.order_by()[:1])
+    return found[0] if found else None
 
 
 def require(user: User, action: Action, site: Site, *, field: str) -> None:
@@ -56,7 +66,7 @@ def protocol_of(protocol_id: str) -> Protocol:
 
 
 def get_patient(user: User, patient_id: int, action: Action) -> Patient:
-    patient = Patient.objects.select_related("site").filter(pk=patient_id).first()
+    patient = only_row(Patient.objects.select_related("site").filter(pk=patient_id))
     if patient is None or patient.archived_at is not None:
         raise NotFound("patient_id", "registry.patient", "not found")
     require(user, action, patient.site, field="patient_id")
@@ -64,10 +74,10 @@ def get_patient(user: User, patient_id: int, action: Action) -> Patient:
 
 
 def get_infusion(user: User, infusion_id: int, action: Action) -> Infusion:
-    infusion = (
-        Infusion.objects.select_related("patient__site", "enrolment")
-        .filter(pk=infusion_id, patient__archived_at__isnull=True)
-        .first()
+    infusion = only_row(
+        Infusion.objects.select_related("patient__site", "enrolment").filter(
+            pk=infusion_id, patient__archived_at__isnull=True
+        )
     )
     if infusion is None:
         raise NotFound("infusion_id", "registry.infusion", "not found")
@@ -76,10 +86,10 @@ def get_infusion(user: User, infusion_id: int, action: Action) -> Infusion:
 
 
 def get_adverse_event(user: User, event_id: int, action: Action) -> AdverseEvent:
-    event = (
-        AdverseEvent.objects.select_related("infusion__patient__site", "infusion__enrolment")
-        .filter(pk=event_id, infusion__patient__archived_at__isnull=True)
-        .first()
+    event = only_row(
+        AdverseEvent.objects.select_related(
+            "infusion__patient__site", "infusion__enrolment"
+        ).filter(pk=event_id, infusion__patient__archived_at__isnull=True)
     )
     if event is None:
         raise NotFound("adverse_event_id", "registry.adverse_event", "not found")
@@ -88,10 +98,10 @@ def get_adverse_event(user: User, event_id: int, action: Action) -> AdverseEvent
 
 
 def get_follow_up(user: User, follow_up_id: int, action: Action) -> FollowUp:
-    follow_up = (
-        FollowUp.objects.select_related("patient__site", "infusion__enrolment")
-        .filter(pk=follow_up_id, patient__archived_at__isnull=True)
-        .first()
+    follow_up = only_row(
+        FollowUp.objects.select_related("patient__site", "infusion__enrolment").filter(
+            pk=follow_up_id, patient__archived_at__isnull=True
+        )
     )
     if follow_up is None:
         raise NotFound("follow_up_id", "registry.follow_up", "not found")
@@ -100,10 +110,10 @@ def get_follow_up(user: User, follow_up_id: int, action: Action) -> FollowUp:
 
 
 def get_deviation_request(user: User, request_id: int, action: Action) -> DeviationRequest:
-    row = (
-        DeviationRequest.objects.select_related("infusion__patient__site", "infusion__enrolment")
-        .filter(pk=request_id, infusion__patient__archived_at__isnull=True)
-        .first()
+    row = only_row(
+        DeviationRequest.objects.select_related(
+            "infusion__patient__site", "infusion__enrolment"
+        ).filter(pk=request_id, infusion__patient__archived_at__isnull=True)
     )
     if row is None:
         raise NotFound("request_id", "registry.deviation_request", "not found")
