@@ -17,7 +17,7 @@ DEMO_DB := var/demo.sqlite3
 DEMO_URL := sqlite:///$(CURDIR)/$(DEMO_DB)
 
 run: $(STAMP)
-	mkdir -p var && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	mkdir -p var && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).writer-lock
 	@pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
 	KIP_ADMIN_PASSWORD=$$pw $(BIN)/kip init --username admin --database-url $(DEMO_URL) \
 	&& KIP_DEMO_PASSWORD=$$pw $(BIN)/kip demo --database-url $(DEMO_URL) \
