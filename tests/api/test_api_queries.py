@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -18,7 +18,7 @@ from kip.registry import access
 from kip.registry.access import Action
 from kip.registry.models import Membership, TitrationStep, VitalSigns
 from kip.registry.models.choices import Role
-from kip.registry.services import sessions
+from kip.registry.services import admin, sessions
 from service_world import World, running
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("api_only_urls")]
@@ -78,12 +78,11 @@ def test_memberships_are_read_again_for_every_request(
     nurse = client_for(world.nurse)
     url = f"/api/infusions/{infusion.pk}/vitals"
     post(nurse, url, {"minute": 5, "heart_rate_bpm": 80})
-    with transaction.atomic():
-        Membership.objects.filter(user=world.nurse, site=world.site).update(role=Role.RESEARCHER)
+    membership = Membership.objects.get(user=world.nurse, site=world.site)
+    admin.change_role(world.admin, membership.pk, Role.RESEARCHER, reason="moved to research")
     response = nurse.post(url, {"minute": 6}, content_type="application/json")
     assert response.status_code == 403, response.content
     assert not access.can(world.nurse, Action.RUN_INFUSION, world.site)
-    with transaction.atomic():
-        Membership.objects.filter(user=world.nurse, site=world.site).update(role=Role.NURSE)
+    admin.change_role(world.admin, membership.pk, Role.NURSE, reason="back on the unit")
     post(nurse, url, {"minute": 7, "heart_rate_bpm": 81})
     assert access.can(world.nurse, Action.RUN_INFUSION, world.site)

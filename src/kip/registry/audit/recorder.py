@@ -14,9 +14,13 @@ audited. A save or delete is refused unless it runs inside `audit_context(user, 
 
 The entry is written in the same transaction as the change: `audit_context` opens one, and a
 write outside any transaction is refused rather than risking a row without its entry (Django
-sends post_save after the row's own autocommit). Queryset .update(), bulk_create() and
-bulk_update() send no signals and so bypass this recorder: services must not use them on
-registry models.
+sends post_save after the row's own autocommit).
+
+QuerySet.update(), bulk_create() and bulk_update() send no signals, so this recorder would never
+see them: every audited model's manager (default and base) refuses them before any SQL runs
+(kip.registry.audit.guard), naming the model and the rule. QuerySet.delete() sends pre/post_delete
+for each row and is recorded like delete(). Data migrations use historical models with plain
+managers and write without entries; each one says so. Raw SQL is outside the recorder's reach.
 """
 
 from __future__ import annotations

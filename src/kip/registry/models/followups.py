@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from kip.registry.audit.guard import AuditedManager
 from kip.registry.models.choices import (
     Continuation,
     EndReason,
@@ -33,7 +34,10 @@ class ServiceInterruption(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     reason = models.CharField(max_length=200)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["-starts_on"]
 
     def clean(self) -> None:
@@ -92,7 +96,10 @@ class FollowUp(models.Model):
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["due_on", "id"]
         constraints = [
             models.CheckConstraint(
@@ -121,7 +128,10 @@ class ResponseDecision(models.Model):
     confirmed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     confirmed_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["infusion", "confirmed_at"]
         constraints = [
             models.CheckConstraint(

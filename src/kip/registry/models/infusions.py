@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from kip.registry.audit.guard import AuditedManager
 from kip.registry.models.choices import (
     AdverseEventCategory,
     CheckStatus,
@@ -47,7 +48,10 @@ class Infusion(models.Model):
     )
     end_note = models.CharField(max_length=500, blank=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["patient", "number"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "number"], name="one_infusion_number"),
@@ -67,7 +71,10 @@ class CheckResult(models.Model):
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["infusion", "check_id"], name="one_result_per_check")
         ]
@@ -94,7 +101,10 @@ class TitrationStep(models.Model):
     entered_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["infusion", "minute", "id"]
         constraints = [
             models.CheckConstraint(
@@ -135,7 +145,10 @@ class DeviationRequest(models.Model):
         related_name="deviation_request",
     )
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["infusion", "requested_at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -165,7 +178,10 @@ class VitalSigns(models.Model):
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["infusion", "minute", "id"]
         verbose_name_plural = "vital signs"
 
@@ -193,7 +209,10 @@ class AdverseEvent(models.Model):
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["infusion", "onset_minute", "id"]
 
 
@@ -214,5 +233,8 @@ class MedicationDose(models.Model):
     given_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["infusion", "minute", "id"]

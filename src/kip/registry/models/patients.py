@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from kip.registry.audit.guard import AuditedManager
 from kip.registry.models.choices import (
     AdjuvantClass,
     CompressionLocation,
@@ -71,7 +72,10 @@ class Patient(models.Model):
     # Patients are never deleted; a record entered in error is archived with a reason.
     archived_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["family_name", "given_name"]
         constraints = [
             models.UniqueConstraint(fields=["site", "mrn"], name="one_patient_per_mrn_and_site")
@@ -122,7 +126,10 @@ class AdjuvantMedication(models.Model):
     started_on = models.DateField(null=True, blank=True)
     stopped_on = models.DateField(null=True, blank=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["patient", "drug_class", "drug"]
 
     def __str__(self) -> str:
@@ -146,7 +153,10 @@ class AdjuvantChange(models.Model):
     dose = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=200, blank=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["changed_on"]
 
 
@@ -163,7 +173,10 @@ class ExclusionClearance(models.Model):
     reason = models.CharField(max_length=500)
     cleared_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["patient", "cleared_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -184,7 +197,10 @@ class Enrolment(models.Model):
     end_reason = models.CharField(max_length=24, choices=EndReason.choices, blank=True)
     end_note = models.CharField(max_length=500, blank=True)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["patient", "started_on"]
         constraints = [
             models.UniqueConstraint(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from kip.registry.audit.guard import AuditedManager
 from kip.registry.models.choices import Role
 
 
@@ -12,7 +13,10 @@ class Site(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -28,7 +32,10 @@ class Membership(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
 
+    objects = AuditedManager()
+
     class Meta:
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["user", "site"], name="one_role_per_user_and_site")
         ]
