@@ -41,7 +41,12 @@ def _flowsheet_after(
         infusion = guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
         context = flowsheet_context(request, infusion)
         message = exc.detail if isinstance(exc, ServiceError) else str(exc)
-        context |= {"errors": {form: message}, "posted": request.POST, "posted_form": form}
+        context |= {
+            "errors": {form: message},
+            "error_field": exc.field,
+            "posted": request.POST,
+            "posted_form": form,
+        }
         return render(request, "clinic/flowsheet.html", context, status=422)
     messages.success(request, outcome)
     return HttpResponseRedirect(reverse("flowsheet", args=[infusion_pk]) + f"#{form}")

@@ -106,7 +106,12 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         except (ServiceError, forms.FieldError) as exc:
             context = _context(request, fu)
             message = exc.detail if isinstance(exc, ServiceError) else str(exc)
-            context |= {"errors": {"record": message}, "posted": request.POST}
+            context |= {
+                "errors": {"record": message},
+                "error_field": exc.field,
+                "posted": request.POST,
+                "posted_form": "record",
+            }
             return render(request, "clinic/follow_up.html", context, status=422)
         verdict = recorded.classification
         summary = ""
@@ -145,7 +150,12 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     except (ServiceError, forms.FieldError) as exc:
         context = _context(request, fu)
         message = exc.detail if isinstance(exc, ServiceError) else str(exc)
-        context |= {"errors": {"decision": message}, "posted": data}
+        context |= {
+            "errors": {"decision": message},
+            "error_field": exc.field,
+            "posted": data,
+            "posted_form": "decision",
+        }
         return render(request, "clinic/follow_up.html", context, status=422)
     what = "confirmed" if not decision.override_reason else "overridden"
     messages.success(request, f"Response decision {what}: {decision.get_continuation_display()}.")

@@ -77,7 +77,7 @@ def _after(
         context = _context(request)
         message = exc.detail if isinstance(exc, ServiceError) else str(exc)
         error = {"form": form, "pk": pk, "message": message}
-        context |= {"error": error, "posted": request.POST}
+        context |= {"error": error, "posted": request.POST, "posted_form": form}
         status = exc.status if isinstance(exc, ServiceError) and exc.status == 403 else 422
         return render(request, "clinic/staff.html", context, status=status)
     messages.success(request, outcome)
