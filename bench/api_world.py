@@ -62,7 +62,14 @@ def build(count: int, password: str) -> dict[str, object]:
     infusions: list[int] = []
     for patient in patients:
         infusion = planning.schedule_infusion(nurse, patient.pk, day).infusion
-        sessions.check_in(nurse, infusion.pk, baseline_nprs=8, baseline_function="limited")
+        sessions.check_in(
+            nurse,
+            infusion.pk,
+            baseline_nprs=8,
+            baseline_function="limited",
+            baseline_satisfaction="dissatisfied",
+            baseline_analgesics="gabapentin",
+        )
         for check in checks:
             sessions.record_check(nurse, infusion.pk, check, CheckStatus.PASSED)
         sessions.give_premedication(nurse, infusion.pk, "ondansetron")

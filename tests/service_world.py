@@ -103,7 +103,14 @@ def build_world() -> World:
 def checked_in(nurse: User, patient: Patient, day: date = DAY) -> Infusion:
     """The patient's next infusion scheduled on `day`, checked in with every baseline check."""
     infusion = planning.schedule_infusion(nurse, patient.pk, day).infusion
-    sessions.check_in(nurse, infusion.pk, baseline_nprs=8, baseline_function="limited")
+    sessions.check_in(
+        nurse,
+        infusion.pk,
+        baseline_nprs=8,
+        baseline_function="limited",
+        baseline_satisfaction="dissatisfied",
+        baseline_analgesics="gabapentin",
+    )
     for check in BASELINE_CHECKS:
         sessions.record_check(nurse, infusion.pk, check, CheckStatus.PASSED)
     return infusion

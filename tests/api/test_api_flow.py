@@ -22,6 +22,14 @@ def post(client: Client, url: str, body: dict[str, Any], status: int) -> Any:
     return response.json()
 
 
+BASELINE = {
+    "baseline_nprs": 8,
+    "baseline_function": "walks with a cane",
+    "baseline_satisfaction": "dissatisfied",
+    "baseline_analgesics": "gabapentin",
+}
+
+
 def test_a_first_infusion_with_nausea_from_schedule_to_follow_up(
     world: World, client_for: Callable[[User], Client]
 ) -> None:
@@ -31,7 +39,7 @@ def test_a_first_infusion_with_nausea_from_schedule_to_follow_up(
     assert (plan["eligible"], plan["infusion_number"], plan["start_rate_mg_per_h"]) == (True, 1, 10)
     scheduled = post(nurse, f"/api/patients/{p}/infusions", {"on_date": DAY.isoformat()}, 201)
     i = scheduled["infusion"]["id"]
-    post(nurse, f"/api/infusions/{i}/check-in", {"baseline_nprs": 8}, 200)
+    post(nurse, f"/api/infusions/{i}/check-in", BASELINE, 200)
     refused = post(nurse, f"/api/infusions/{i}/start", {}, 422)
     assert refused["field"] == "checks.baseline_nprs"
     for check in BASELINE_CHECKS:
@@ -174,3 +182,54 @@ def _b64(text: str) -> str:
     import base64
 
     return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("check_in", "check", "field", "rule"),
+    [
+        # An empty check-in form: the check-in is where the baseline is captured.
+        ({}, None, "baseline", "eligibility.check_in_requires_baseline"),
+        (
+            {"baseline_nprs": None, "baseline_function": " "},
+            None,
+            "baseline",
+            "eligibility.check_in_requires_baseline",
+        ),
+        # Baseline pain passed with no NPRS: the responder rule would have no denominator.
+        (
+            {"baseline_function": "walks with a cane"},
+            "baseline_nprs",
+            "baseline_nprs",
+            "eligibility.checks.baseline_nprs.records",
+        ),
+        (
+            {"baseline_nprs": 8},
+            "current_analgesics",
+            "baseline_analgesics",
+            "eligibility.checks.current_analgesics.records",
+        ),
+    ],
+)
+def test_a_check_in_or_check_without_its_value_is_refused_with_field_and_rule(
+    world: World,
+    client_for: Callable[[User], Client],
+    check_in: dict[str, Any],
+    check: str | None,
+    field: str,
+    rule: str,
+) -> None:
+    nurse = client_for(world.nurse)
+    body = {"on_date": DAY.isoformat()}
+    i = post(nurse, f"/api/patients/{world.patient.pk}/infusions", body, 201)["infusion"]["id"]
+    if check is None:
+        refused = post(nurse, f"/api/infusions/{i}/check-in", check_in, 422)
+    else:
+        post(nurse, f"/api/infusions/{i}/check-in", check_in, 200)
+        refused = post(
+            nurse, f"/api/infusions/{i}/checks", {"check_id": check, "status": "passed"}, 422
+        )
+    assert (refused["field"], refused["rule"]) == (field, rule)
+    assert field in refused["detail"]
+    detail = nurse.get(f"/api/infusions/{i}").json()
+    assert [c for c in detail["checks"] if c["status"] == "passed"] == []
+    assert detail["infusion"]["status"] == ("planned" if check is None else "checked_in")

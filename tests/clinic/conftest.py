@@ -113,7 +113,14 @@ def run_to_end(nurse: User, infusion: Infusion) -> tuple[AdverseEvent, FollowUp,
     """Run an infusion through the services: checks, premedication, a rate, a soft-limit rate
     requested (left pending), nausea, end."""
     pk = infusion.pk
-    sessions.check_in(nurse, pk, baseline_nprs=7)
+    sessions.check_in(
+        nurse,
+        pk,
+        baseline_nprs=7,
+        baseline_function="walks with a cane",
+        baseline_satisfaction="dissatisfied",
+        baseline_analgesics="gabapentin",
+    )
     for check in planning.plan_for_infusion(nurse, pk).checklist:
         sessions.record_check(nurse, pk, check.id, CheckStatus.PASSED)
     sessions.start_infusion(nurse, pk)

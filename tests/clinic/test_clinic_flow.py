@@ -29,10 +29,18 @@ def flowsheet(client: Client, pk: int) -> str:
     return client.get(reverse("flowsheet", args=[pk])).content.decode()
 
 
+BASELINE = {
+    "baseline_nprs": "7",
+    "baseline_function": "walks with a cane",
+    "baseline_satisfaction": "dissatisfied",
+    "baseline_analgesics": "gabapentin",
+}
+
+
 def start_running(clinic: Clinic) -> Client:
     nurse = clinic.client("nurse")
     pk = clinic.infusion.pk
-    post(nurse, "infusion-checkin", pk, weight_kg="70", baseline_nprs="7")
+    post(nurse, "infusion-checkin", pk, weight_kg="70", **BASELINE)
     # Whatever the day's list holds (from 2020-03-16 it includes SARS-CoV-2 screening).
     for check in planning.plan_for_infusion(clinic.users["nurse"], pk).checklist:
         post(nurse, "infusion-check", pk, check_id=check.id, status="passed")
@@ -52,6 +60,37 @@ def test_check_in_list_comes_from_the_plan_and_start_needs_every_check(clinic: C
     assert "baseline_nprs" in page and "pending" in page  # the service's refusal, shown
     clinic.infusion.refresh_from_db()
     assert clinic.infusion.status == InfusionStatus.PLANNED
+
+
+def test_an_empty_check_in_and_a_baseline_check_without_its_value_are_refused_by_the_field(
+    clinic: Clinic,
+) -> None:
+    nurse = clinic.client("nurse")
+    pk = clinic.infusion.pk
+    url = reverse("infusion-checkin", args=[pk])
+    refused = nurse.post(url, {"weight_kg": "", "baseline_nprs": "", "baseline_function": " "})
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "eligibility.check_in_requires_baseline" in page
+    for name in ("baseline_nprs", "baseline_function", "baseline_analgesics"):
+        assert re.search(
+            rf'name="{name}"[^>]*aria-invalid="true" aria-describedby="error-checkin"', page
+        )
+    clinic.infusion.refresh_from_db()
+    assert clinic.infusion.status == InfusionStatus.PLANNED
+
+    post(nurse, "infusion-checkin", pk, baseline_function="walks with a cane")
+    refused = nurse.post(
+        reverse("infusion-check", args=[pk]), {"check_id": "baseline_nprs", "status": "passed"}
+    )
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "eligibility.checks.baseline_nprs.records" in page
+    # The NPRS input of the check-in form is marked, and read with the refusal.
+    assert re.search(
+        r'name="baseline_nprs"[^>]*aria-invalid="true" aria-describedby="error-checks"', page
+    )
+    assert not clinic.infusion.checks.filter(check_id="baseline_nprs").exists()
 
 
 def test_nurse_runs_first_infusion_with_nausea(clinic: Clinic) -> None:
@@ -83,7 +122,7 @@ def test_nurse_runs_first_infusion_with_nausea(clinic: Clinic) -> None:
     assert "refused" in page
     assert MedicationDose.objects.filter(infusion=clinic.infusion, kind="prn").count() == 1
     post(nurse, "event-resolve", event.pk, minute="60", resolution="prn_medication")
-    page = post(nurse, "infusion-end", pk)
+    page = post(nurse, "infusion-end", pk, confirm_end="on")
     assert "Follow-ups scheduled" in page
     clinic.infusion.refresh_from_db()
     assert clinic.infusion.status == InfusionStatus.COMPLETED
@@ -138,7 +177,7 @@ def test_follow_up_call_and_physician_confirmation(clinic: Clinic) -> None:
     nurse = start_running(clinic)
     pk = clinic.infusion.pk
     post(nurse, "infusion-rate", pk, minute="0", rate_mg_per_h="10")
-    post(nurse, "infusion-end", pk)
+    post(nurse, "infusion-end", pk, confirm_end="on")
     call = FollowUp.objects.get(infusion=pk, kind=FollowUpKind.CALL_24H)
     assert "24-hour call" in clinic.client("nurse").get(reverse("worklist")).content.decode()
     response = nurse.post(
@@ -164,7 +203,9 @@ def test_follow_up_call_and_physician_confirmation(clinic: Clinic) -> None:
     )
     assert "an override needs a reason" in response.content.decode()
     response = physician.post(
-        reverse("follow-up-decision", args=[call.pk]), {"agree": "yes"}, follow=True
+        reverse("follow-up-decision", args=[call.pk]),
+        {"agree": "yes", "confirm_agree": "on"},
+        follow=True,
     )
     assert "Response decision confirmed" in response.content.decode()
     page = physician.get(reverse("patient", args=[clinic.patient.pk])).content.decode()
@@ -176,7 +217,7 @@ def test_patient_page_shows_the_plan_and_every_blocker(clinic: Clinic) -> None:
     page = nurse.get(reverse("patient", args=[clinic.patient.pk])).content.decode()
     assert "is running" in page and reverse("flowsheet", args=[clinic.infusion.pk]) in page
     post(nurse, "infusion-rate", clinic.infusion.pk, minute="0", rate_mg_per_h="10")
-    post(nurse, "infusion-end", clinic.infusion.pk)
+    post(nurse, "infusion-end", clinic.infusion.pk, confirm_end="on")
     page = nurse.get(reverse("patient", args=[clinic.patient.pk])).content.decode()
     # Infusion 2: both of the engine's blockers at once, each with its rule.
     assert "Infusion 2" in page and "Not eligible now" in page
@@ -200,14 +241,14 @@ def test_the_chart_poll_also_refreshes_the_prompt_and_minute(clinic: Clinic) -> 
     # The page polls only while the infusion runs.
     page = flowsheet(nurse, clinic.infusion.pk)
     assert 'hx-trigger="every 30s"' in page
-    post(nurse, "infusion-end", clinic.infusion.pk)
+    post(nurse, "infusion-end", clinic.infusion.pk, confirm_end="on")
     assert 'hx-trigger="every 30s"' not in flowsheet(nurse, clinic.infusion.pk)
 
 
 def test_interruption_call_form_asks_the_table_6_questions(clinic: Clinic) -> None:
     nurse = start_running(clinic)
     post(nurse, "infusion-rate", clinic.infusion.pk, minute="0", rate_mg_per_h="10")
-    post(nurse, "infusion-end", clinic.infusion.pk)
+    post(nurse, "infusion-end", clinic.infusion.pk, confirm_end="on")
     call = FollowUp.objects.get(infusion=clinic.infusion, kind=FollowUpKind.CALL_24H)
     page = nurse.get(reverse("follow-up", args=[call.pk])).content.decode()
     assert "Pain back to baseline" not in page

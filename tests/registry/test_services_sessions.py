@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -104,6 +106,7 @@ def test_start_needs_every_required_check_passed(
     world: World, check: str, status: CheckStatus | None, day: date
 ) -> None:
     infusion = planning.schedule_infusion(world.nurse, world.patient.pk, day).infusion
+    sessions.check_in(world.nurse, infusion.pk, **FULL_BASELINE)
     listed = [c.id for c in planning.plan_for_infusion(world.nurse, infusion.pk).checklist]
     assert check in listed
     for other in listed:
@@ -118,7 +121,111 @@ def test_start_needs_every_required_check_passed(
         f"eligibility.checks.{check}",
     )
     infusion.refresh_from_db()
-    assert infusion.status == InfusionStatus.PLANNED
+    assert infusion.status == InfusionStatus.CHECKED_IN
+
+
+FULL_BASELINE: dict[str, Any] = {
+    "baseline_nprs": 8,
+    "baseline_function": "limited",
+    "baseline_satisfaction": "dissatisfied",
+    "baseline_analgesics": "gabapentin",
+}
+
+
+@pytest.mark.parametrize(
+    ("check_in", "check", "field", "rule"),
+    [
+        # An empty check-in: nothing of the baseline the Methods say the nurse obtains.
+        ({}, None, "baseline", "eligibility.check_in_requires_baseline"),
+        ({"baseline_function": "  "}, None, "baseline", "eligibility.check_in_requires_baseline"),
+        # A check that records a value cannot pass without it.
+        (
+            {"baseline_function": "limited"},
+            "baseline_nprs",
+            "baseline_nprs",
+            "eligibility.checks.baseline_nprs.records",
+        ),
+        (
+            {"baseline_nprs": 8},
+            "baseline_function",
+            "baseline_function",
+            "eligibility.checks.baseline_function.records",
+        ),
+        (
+            {"baseline_nprs": 8},
+            "baseline_satisfaction",
+            "baseline_satisfaction",
+            "eligibility.checks.baseline_satisfaction.records",
+        ),
+        (
+            {"baseline_nprs": 8, "baseline_analgesics": " "},
+            "current_analgesics",
+            "baseline_analgesics",
+            "eligibility.checks.current_analgesics.records",
+        ),
+        # A check-in cannot clear a value under a check that has passed.
+        (
+            FULL_BASELINE | {"baseline_nprs": None},
+            "after:baseline_nprs",
+            "baseline_nprs",
+            "eligibility.checks.baseline_nprs.records",
+        ),
+    ],
+)
+def test_a_check_in_or_a_passed_check_needs_its_recorded_value(
+    world: World, check_in: dict[str, Any], check: str | None, field: str, rule: str
+) -> None:
+    infusion = planning.schedule_infusion(world.nurse, world.patient.pk, DAY).infusion
+    if check is None:
+        refuse = partial(sessions.check_in, world.nurse, infusion.pk, **check_in)
+    elif check.startswith("after:"):
+        sessions.check_in(world.nurse, infusion.pk, **FULL_BASELINE)
+        sessions.record_check(world.nurse, infusion.pk, check[6:], CheckStatus.PASSED)
+        refuse = partial(sessions.check_in, world.nurse, infusion.pk, **check_in)
+    else:
+        sessions.check_in(world.nurse, infusion.pk, **check_in)
+        refuse = partial(sessions.record_check, world.nurse, infusion.pk, check, CheckStatus.PASSED)
+    before = infusion.checks.filter(status=CheckStatus.PASSED).count()
+    with pytest.raises(ServiceError) as caught:
+        refuse()
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+    assert infusion.checks.filter(status=CheckStatus.PASSED).count() == before
+    infusion.refresh_from_db()
+    assert infusion.status == (
+        InfusionStatus.PLANNED if check is None else InfusionStatus.CHECKED_IN
+    )
+    if check is not None and check.startswith("after:"):
+        assert infusion.baseline_nprs == 8
+
+
+def test_a_check_without_a_value_may_fail_and_a_recorded_one_may_pass(world: World) -> None:
+    infusion = planning.schedule_infusion(world.nurse, world.patient.pk, DAY).infusion
+    sessions.check_in(world.nurse, infusion.pk, baseline_function="bed-bound today")
+    failed, _ = sessions.record_check(world.nurse, infusion.pk, "baseline_nprs", CheckStatus.FAILED)
+    assert failed.status == CheckStatus.FAILED
+    passed, _ = sessions.record_check(
+        world.nurse, infusion.pk, "baseline_function", CheckStatus.PASSED
+    )
+    assert passed.status == CheckStatus.PASSED
+
+
+def test_start_refuses_a_check_passed_before_its_value_was_required(world: World) -> None:
+    """A result stored before this rule (or by an import) passed with no NPRS: start refuses."""
+    infusion = checked_in(world.nurse, world.patient)
+    infusion.refresh_from_db()
+    with audit_context(world.admin, reason="imported record without NPRS", source="test"):
+        infusion.baseline_nprs = None
+        infusion.save()
+    with pytest.raises(ServiceError) as caught:
+        sessions.start_infusion(world.nurse, infusion.pk)
+    assert (caught.value.field, caught.value.rule) == (
+        "baseline_nprs",
+        "eligibility.checks.baseline_nprs.records",
+    )
+    infusion.refresh_from_db()
+    assert infusion.status == InfusionStatus.CHECKED_IN
+    sessions.check_in(world.nurse, infusion.pk, **FULL_BASELINE)
+    assert sessions.start_infusion(world.nurse, infusion.pk).status == InfusionStatus.RUNNING
 
 
 def test_changing_a_check_result_needs_a_reason(world: World) -> None:

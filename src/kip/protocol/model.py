@@ -182,6 +182,24 @@ class CheckKind(StrEnum):
     ATTESTATION = "attestation"
 
 
+class RecordedValue(StrEnum):
+    """A value the nurse records at check-in, which a `record` check may stand on."""
+
+    WEIGHT_KG = "weight_kg"
+    BASELINE_NPRS = "baseline_nprs"
+    BASELINE_FUNCTION = "baseline_function"
+    BASELINE_SATISFACTION = "baseline_satisfaction"
+    BASELINE_ANALGESICS = "baseline_analgesics"
+
+
+BASELINE_VALUES = (
+    RecordedValue.BASELINE_NPRS,
+    RecordedValue.BASELINE_FUNCTION,
+    RecordedValue.BASELINE_SATISFACTION,
+    RecordedValue.BASELINE_ANALGESICS,
+)
+
+
 class Check(Frozen):
     id: str
     label: str
@@ -189,12 +207,28 @@ class Check(Frozen):
     required: bool = True
     only_female_premenopausal: bool = False
     period: str | None = Field(default=None, description="Applies only during this period id.")
+    records: RecordedValue | None = Field(
+        default=None,
+        description="The check-in value this check records: it cannot pass while that value is "
+        "missing (a `record` check only).",
+    )
+
+    @model_validator(mode="after")
+    def _records_on_record_checks(self) -> Check:
+        if self.records is not None and self.kind is not CheckKind.RECORD:
+            raise ValueError(f"check {self.id}: only a 'record' check can name `records`")
+        return self
 
 
 class Eligibility(Frozen):
     min_age_years: int = Field(default=18, ge=0)
     exclusions: list[Exclusion] = []
     checks: list[Check] = []
+    check_in_requires_baseline: bool = Field(
+        default=True,
+        description="A check-in records at least one baseline value (NPRS, function, "
+        "satisfaction, analgesics); an empty check-in is refused.",
+    )
     periods: list[Period] = []
     max_infusions: int | None = Field(default=None, ge=1)
 

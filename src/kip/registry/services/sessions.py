@@ -12,10 +12,12 @@ from django.contrib.auth.models import User
 from django.db.models import Max
 from django.utils import timezone
 
+from kip.protocol import check_in as check_in_rules
 from kip.protocol import plan, titrate
 from kip.protocol.common import Vitals
 from kip.protocol.errors import InputError
 from kip.protocol.model import FollowUpKind as ProtocolFollowUpKind
+from kip.protocol.model import RecordedValue
 from kip.protocol.rate_check import Classification, ProposedRate
 from kip.registry import access
 from kip.registry.access import Action
@@ -97,6 +99,32 @@ def require_status(infusion: Infusion, allowed: tuple[InfusionStatus, ...], doin
         )
 
 
+def recorded_values(infusion: Infusion) -> set[RecordedValue]:
+    """The check-in values the infusion holds (blank text is not a value)."""
+    held = {
+        RecordedValue.WEIGHT_KG: infusion.weight_kg is not None,
+        RecordedValue.BASELINE_NPRS: infusion.baseline_nprs is not None,
+        RecordedValue.BASELINE_FUNCTION: bool(infusion.baseline_function.strip()),
+        RecordedValue.BASELINE_SATISFACTION: bool(infusion.baseline_satisfaction.strip()),
+        RecordedValue.BASELINE_ANALGESICS: bool(infusion.baseline_analgesics.strip()),
+    }
+    return {value for value, present in held.items() if present}
+
+
+def _refuse(missing: list[check_in_rules.Missing]) -> None:
+    if missing:
+        first = missing[0]
+        raise ServiceError(first.field, first.rule, first.text)
+
+
+def _passed_ids(infusion: Infusion) -> set[str]:
+    return set(
+        CheckResult.objects.filter(infusion=infusion, status=CheckStatus.PASSED).values_list(
+            "check_id", flat=True
+        )
+    )
+
+
 def check_in(
     user: User,
     infusion_id: int,
@@ -108,20 +136,23 @@ def check_in(
     baseline_analgesics: str = "",
     source: Source = "app",
 ) -> Infusion:
-    """Record the baseline parameters the nurse obtains before each infusion."""
+    """Record the baseline parameters the nurse obtains before each infusion. Refused when the
+    protocol's check-in rules are not met (kip.protocol.check_in): no baseline value at all, no
+    weight for a weight-based protocol, or a value cleared under a check that has passed."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, BEFORE_START, "check in")
     if baseline_nprs is not None and not 0 <= baseline_nprs <= 10:
         raise ServiceError("baseline_nprs", "nprs.range", "must be between 0 and 10")
     if weight_kg is not None:
         weight_kg = tenths(weight_kg, "weight_kg", "patient.weight_kg", Decimal(20), Decimal(400))
+        infusion.weight_kg = weight_kg
+    infusion.baseline_nprs = baseline_nprs
+    infusion.baseline_function = baseline_function.strip()
+    infusion.baseline_satisfaction = baseline_satisfaction.strip()
+    infusion.baseline_analgesics = baseline_analgesics.strip()
+    protocol = protocol_of(infusion.protocol_id)
+    _refuse(check_in_rules.at_check_in(protocol, recorded_values(infusion), _passed_ids(infusion)))
     with writing(user, "check in", source):
-        if weight_kg is not None:
-            infusion.weight_kg = weight_kg
-        infusion.baseline_nprs = baseline_nprs
-        infusion.baseline_function = baseline_function
-        infusion.baseline_satisfaction = baseline_satisfaction
-        infusion.baseline_analgesics = baseline_analgesics
         infusion.status = InfusionStatus.CHECKED_IN
         infusion.save()
     return infusion
@@ -137,7 +168,8 @@ def record_check(
     reason: str = "",
     source: Source = "app",
 ) -> tuple[CheckResult, plan.PlanResult]:
-    """A pre-infusion check from the plan's checklist; changing a result needs a reason."""
+    """A pre-infusion check from the plan's checklist; changing a result needs a reason, and a
+    check that records a value cannot pass while the value is missing."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, BEFORE_START, "record a check for")
     listed = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion).checklist
@@ -148,6 +180,10 @@ def record_check(
             "eligibility.checks",
             f"{check_id!r} is not on this day's checklist ({known})",
         )
+    if status == CheckStatus.PASSED:
+        protocol = protocol_of(infusion.protocol_id)
+        missing = check_in_rules.to_pass(protocol, check_id, recorded_values(infusion))
+        _refuse([missing] if missing else [])
     existing = CheckResult.objects.filter(infusion=infusion, check_id=check_id).first()
     if existing is not None and existing.status != status and not reason.strip():
         raise ServiceError("reason", "audit.reason_for_change", "changing a result needs a reason")
@@ -198,6 +234,10 @@ def start_infusion(user: User, infusion_id: int, *, source: Source = "app") -> I
             raise ServiceError(
                 f"checks.{check.id}", check.rule, f"{check.label}: {check.status.value}"
             )
+    # A result passed before its value was cleared, or before this rule, is not a pass.
+    passed = {c.id for c in decision.checklist if c.status is plan.CheckStatus.PASSED}
+    protocol = protocol_of(infusion.protocol_id)
+    _refuse(check_in_rules.still_passed(protocol, passed, recorded_values(infusion)))
     if not decision.eligible:
         first = decision.blockers[0]
         raise ServiceError("infusion_id", first.rule, f"not eligible: {first.text}")
