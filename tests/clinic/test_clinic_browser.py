@@ -1,7 +1,8 @@
 """The clinic in a real browser (Debian's chromium through Playwright) against a live server: a
-nurse runs a first infusion with nausea, a physician approves a soft-limit step, a researcher is
-kept out of a patient page, an administrator adds a nurse, gives a nurse a role at another site
-and records a service interruption."""
+nurse runs a first infusion with nausea, a physician finds a nurse's soft-limit request on the
+worklist and approves it, then sets a soft-limit step, a researcher is kept out of a patient
+page, an administrator adds a nurse, gives a nurse a role at another site and records a service
+interruption."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.urls import reverse
 from kip.registry.audit.context import audit_context
 from kip.registry.models import FollowUp, MedicationDose, Membership, TitrationStep
 from kip.registry.models.choices import InfusionStatus, Role
-from kip.registry.services import sessions
+from kip.registry.services import deviations, sessions
 
 from .conftest import PASSWORD, Clinic
 from .test_clinic_flow import start_running
@@ -72,6 +73,8 @@ def test_nurse_runs_a_first_infusion_with_nausea(
     page.click("text=Open flowsheet")
     page.fill("#ci-nprs", "7")
     page.fill("#ci-function", "walks with a cane")
+    page.fill("#ci-satisfaction", "dissatisfied")
+    page.fill("#ci-analgesics", "gabapentin 300 mg tid")
     page.click("#checkin button[type=submit]")
     assert "Checked in" in flash(page)
     # Every check on the day's list, from the plan: pass them one by one, with the keyboard.
@@ -103,6 +106,11 @@ def test_nurse_runs_a_first_infusion_with_nausea(
     assert "PRN given: ondansetron 4 mg" in flash(page)
     page.locator(".event-card select[name=resolution]").select_option("prn_medication")
     page.locator(".event-card button", has_text="Resolved").click()
+    # Ending cannot be undone: the button does nothing until the nurse ticks the confirmation.
+    page.click("#end button[type=submit]")
+    assert page.locator("#end input[name=confirm_end]:invalid").count() == 1
+    assert "Infusion ended" not in page.inner_text("main")
+    page.check("#end input[name=confirm_end]")
     page.click("#end button[type=submit]")
     assert "Infusion ended" in flash(page) and "24-hour call" in flash(page)
     clinic.infusion.refresh_from_db()
@@ -117,8 +125,26 @@ def test_physician_approves_a_soft_limit_step(
     browser: Any, live_server: Any, clinic: Clinic
 ) -> None:
     start_running(clinic)
-    sessions.record_rate(clinic.users["nurse"], clinic.infusion.pk, 0, 10)
+    nurse = clinic.users["nurse"]
+    sessions.record_rate(nurse, clinic.infusion.pk, 0, 10)
+    deviations.request_deviation(nurse, clinic.infusion.pk, 10, 15, reason="pain 9/10")
+    # The nurse's request waits on the worklist the physician lands on, not only on the flowsheet.
     page = signed_in(browser, live_server, "physician")
+    waiting = page.locator("#waiting-for-physician")
+    assert "15 mg/h from minute 10" in waiting.inner_text()
+    assert (
+        "pain 9/10" in waiting.inner_text() and "Engine now: Keep 10 mg/h" in waiting.inner_text()
+    )
+    waiting.locator("a", has_text="Approve or decline").click()
+    card = page.locator("#deviations .deviation-request")
+    card.locator("form", has_text="Approve").locator("input[name=reason]").fill("severe pain")
+    card.locator("button", has_text="Approve").click()
+    assert "Approved: rate 15 mg/h from minute 10" in flash(page)
+    approved = TitrationStep.objects.get(infusion=clinic.infusion, minute=10)
+    assert approved.approved_by == clinic.users["physician"] and approved.entered_by == nurse
+    page.click("nav >> text=Worklist")
+    assert "Nothing waits for a physician." in page.locator("#waiting-for-physician").inner_text()
+    # The physician's own soft-limit rate: ticked and with a reason, from the flowsheet.
     page.goto(live_server.url + reverse("flowsheet", args=[clinic.infusion.pk]))
     page.fill("#rate-minute", "30")
     page.fill("#rate-value", "30")

@@ -56,7 +56,7 @@ def test_a_refused_follow_up_keeps_the_answers_given(clinic: Clinic) -> None:
     nurse = start_running(clinic)
     pk = clinic.infusion.pk
     post(nurse, "infusion-rate", pk, minute="0", rate_mg_per_h="10")
-    post(nurse, "infusion-end", pk)
+    post(nurse, "infusion-end", pk, confirm_end="on")
     call = FollowUp.objects.get(infusion=pk, kind=FollowUpKind.CALL_24H)
     response = nurse.post(
         reverse("follow-up", args=[call.pk]),

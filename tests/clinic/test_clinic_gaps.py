@@ -82,7 +82,7 @@ def test_follow_up_form_records_the_continuation_inputs(clinic: Clinic) -> None:
     nurse = start_running(clinic)
     pk = clinic.infusion.pk
     post(nurse, "infusion-rate", pk, minute="0", rate_mg_per_h="10")
-    post(nurse, "infusion-end", pk)
+    post(nurse, "infusion-end", pk, confirm_end="on")
     call = FollowUp.objects.get(infusion=clinic.infusion, kind=FollowUpKind.CALL_24H)
     page = nurse.get(reverse("follow-up", args=[call.pk])).content.decode()
     assert "Patient wants to" in page and "the patient has died" in page
@@ -99,7 +99,9 @@ def test_follow_up_form_records_the_continuation_inputs(clinic: Clinic) -> None:
     call.refresh_from_db()
     assert call.adverse_event_limited is True
     assert "adverse events" in page  # the engine's stop reason, shown
-    page = post(clinic.client("physician"), "follow-up-decision", call.pk, agree="yes")
+    page = post(
+        clinic.client("physician"), "follow-up-decision", call.pk, agree="yes", confirm_agree="on"
+    )
     decision = call.decisions.get()
     assert (decision.continuation, decision.stop_reason) == ("stop", "adverse_events")
 

@@ -40,7 +40,7 @@ def _flowsheet_after(
     except (ServiceError, forms.FieldError) as exc:
         infusion = guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
         context = flowsheet_context(request, infusion)
-        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        message = forms.error_text(exc)
         context |= {
             "errors": {form: message},
             "error_field": exc.field,
@@ -275,6 +275,8 @@ def end(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
+        # Ending cannot be undone: the form asks for a tick, and a post without it is refused.
+        forms.confirmed(data, "confirm_end", "ending the infusion")
         max_rate = forms.decimal(data, "max_rate_tolerated")
         ended = sessions.end_infusion(
             user,
@@ -304,7 +306,7 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("no such patient at your sites") from None
     except (ServiceError, forms.FieldError) as exc:
-        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        message = forms.error_text(exc)
         messages.error(request, f"Not scheduled: {message}")
         return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
     inf = scheduled.infusion
@@ -389,7 +391,7 @@ def clear_exclusion(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("no such patient at your sites") from None
     except ServiceError as exc:
-        messages.error(request, f"Not cleared: {exc.detail}")
+        messages.error(request, f"Not cleared: {forms.error_text(exc)}")
         return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
     messages.success(request, f"Exclusion cleared after review: {cleared.exclusion_id}.")
     return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")

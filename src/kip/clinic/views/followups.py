@@ -105,7 +105,7 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404("no such follow-up at your sites") from None
         except (ServiceError, forms.FieldError) as exc:
             context = _context(request, fu)
-            message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+            message = forms.error_text(exc)
             context |= {
                 "errors": {"record": message},
                 "error_field": exc.field,
@@ -129,6 +129,9 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     user = guards.user_of(request)
     try:
         agree = data.get("agree") == "yes"
+        if agree:
+            # A decision is kept for good: agreeing takes a tick, not one click.
+            forms.confirmed(data, "confirm_agree", "the engine's classification")
         responder = None if agree else forms.boolean(data, "responder")
         raw_cont = data.get("continuation", "")
         raw_stop = data.get("stop_reason", "")
@@ -149,7 +152,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("no such follow-up at your sites") from None
     except (ServiceError, forms.FieldError) as exc:
         context = _context(request, fu)
-        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        message = forms.error_text(exc)
         context |= {
             "errors": {"decision": message},
             "error_field": exc.field,

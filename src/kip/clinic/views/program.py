@@ -56,7 +56,7 @@ def create_interruption(request: HttpRequest) -> HttpResponse:
         raise Http404("no such site among yours") from None
     except (ServiceError, forms.FieldError) as exc:
         context = _context(request)
-        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        message = forms.error_text(exc)
         context |= {"errors": {"create": message}, "posted": data}
         status = 403 if isinstance(exc, ServiceError) and exc.status == 403 else 422
         return render(request, "clinic/interruptions.html", context, status=status)

@@ -75,7 +75,7 @@ def _after(
         raise Http404("not at your sites") from None
     except (ServiceError, forms.FieldError) as exc:
         context = _context(request)
-        message = exc.detail if isinstance(exc, ServiceError) else str(exc)
+        message = forms.error_text(exc)
         error = {"form": form, "pk": pk, "message": message}
         context |= {"error": error, "posted": request.POST, "posted_form": form}
         status = exc.status if isinstance(exc, ServiceError) and exc.status == 403 else 422
