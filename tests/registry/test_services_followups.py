@@ -79,6 +79,10 @@ def test_the_clinician_agrees_or_overrides_with_a_reason(world: World, call: Fol
         EndReason.INADEQUATE_RELIEF,
     )
     assert agreed.engine_reasons == [r.model_dump() for r in verdict.reasons]
+    with pytest.raises(Conflict) as repeated:
+        followups.confirm_response(world.physician, call.pk, agree=True)
+    assert (repeated.value.field, repeated.value.rule) == ("agree", "responder.confirmation")
+    assert ResponseDecision.objects.filter(follow_up=call).count() == 1
     with pytest.raises(ServiceError) as caught:
         followups.confirm_response(world.physician, call.pk, agree=False, responder=True)
     assert (caught.value.field, caught.value.rule) == ("reason", "responder.override")

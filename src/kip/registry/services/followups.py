@@ -201,6 +201,19 @@ def confirm_response(
         stop = None
     infusion = follow_up.infusion
     assert infusion is not None  # classified follow-ups follow an infusion
+    # Decisions are a history (a later one supersedes), but repeating the standing one adds
+    # nothing: a second click or a resent form would read as a second clinician's decision.
+    standing = follow_up.decisions.order_by("-confirmed_at", "-pk").first()
+    if standing is not None and (
+        standing.responder,
+        standing.continuation,
+        standing.stop_reason,
+    ) == (final_responder, final_continuation, stop or ""):
+        raise Conflict(
+            "agree",
+            "responder.confirmation",
+            "this is already the decision for this follow-up: an override must change it",
+        )
     with writing(user, reason.strip() or "confirm responder classification", source):
         decision = ResponseDecision.objects.create(
             infusion=infusion,
