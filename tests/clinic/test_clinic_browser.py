@@ -1,8 +1,8 @@
 """The clinic in a real browser (Debian's chromium through Playwright) against a live server: a
 nurse runs a first infusion with nausea, a physician finds a nurse's soft-limit request on the
-worklist and approves it, then sets a soft-limit step, a researcher is kept out of a patient
-page, an administrator adds a nurse, gives a nurse a role at another site and records a service
-interruption."""
+worklist and approves it, then sets a soft-limit step, a physician evaluates an adverse event
+from the worklist, a researcher is kept out of a patient page, an administrator adds a nurse,
+gives a nurse a role at another site and records a service interruption."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.urls import reverse
 from kip.registry.audit.context import audit_context
 from kip.registry.models import FollowUp, MedicationDose, Membership, TitrationStep
 from kip.registry.models.choices import InfusionStatus, Role
-from kip.registry.services import deviations, sessions
+from kip.registry.services import deviations, events, sessions
 
 from .conftest import PASSWORD, Clinic
 from .test_clinic_flow import start_running
@@ -156,6 +156,27 @@ def test_physician_approves_a_soft_limit_step(
     assert "soft-limit deviation, approved" in flash(page)
     step = TitrationStep.objects.filter(infusion=clinic.infusion).last()
     assert step is not None and step.approved_by == clinic.users["physician"]
+
+
+def test_physician_evaluates_an_adverse_event_from_the_worklist(
+    browser: Any, live_server: Any, clinic: Clinic
+) -> None:
+    start_running(clinic)
+    nurse = clinic.users["nurse"]
+    sessions.record_rate(nurse, clinic.infusion.pk, 0, 10)
+    events.report_adverse_event(nurse, clinic.infusion.pk, "headache", 20)
+    page = signed_in(browser, live_server, "physician")
+    waiting = page.locator("#waiting-for-physician")
+    assert "Headache (neurological) since minute 20" in waiting.inner_text()
+    assert "Protocol now: physician evaluation" in waiting.inner_text()
+    waiting.locator("a", has_text="Evaluate and decide").click()
+    assert page.url.endswith("#events")
+    card = page.locator("#events .event-card", has_text="Headache")
+    card.locator("select[name=decision]").select_option("continue")
+    card.locator("button", has_text="Record decision").click()
+    assert "Physician decision for headache: continue" in flash(page)
+    page.click("nav >> text=Worklist")
+    assert "Nothing waits for a physician." in page.locator("#waiting-for-physician").inner_text()
 
 
 def test_researcher_cannot_open_a_patient_page(

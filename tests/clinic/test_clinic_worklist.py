@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from kip.registry.models import FollowUp, ResponseDecision
+from kip.registry.models import AdverseEvent, FollowUp, ResponseDecision
 from kip.registry.models.choices import FollowUpKind, InfusionStatus
 from kip.registry.services import deviations, sessions
 
@@ -76,6 +76,29 @@ def test_other_site_physician_and_nurse_do_not_get_it(clinic: Clinic) -> None:
     assert "Nothing waits for a physician." in other and "pain 9/10" not in other
     nurse = worklist(clinic, "nurse")
     assert 'id="waiting-for-physician"' not in nurse and "Waiting for a physician" not in nurse
+
+
+def test_an_event_to_evaluate_waits_with_a_link_to_the_flowsheets_events(clinic: Clinic) -> None:
+    nurse = start_running(clinic)
+    pk = clinic.infusion.pk
+    post(nurse, "infusion-rate", pk, minute="0", rate_mg_per_h="10")
+    post(nurse, "infusion-event", pk, term="headache", minute="20")
+    post(nurse, "infusion-event", pk, term="nausea", minute="21")
+    event = AdverseEvent.objects.get(infusion=pk, term="headache")
+    link = reverse("flowsheet", args=[pk]) + "#events"
+    page = worklist(clinic, "physician")
+    waiting = section(page)
+    assert "<strong>Headache</strong> (neurological) since minute 20" in waiting
+    assert "Protocol now: physician evaluation, titration on hold" in waiting
+    assert "options: prn medication, continue, reduce, stop" in waiting
+    assert link in waiting and re.search(r"<td class=\"nowrap\">\d+ min</td>", waiting)
+    # Nausea has its as-needed medication: the nurse gives it, no physician is waited for.
+    assert "Nausea" not in waiting
+    assert "0 responses to decide, 1 adverse event to evaluate)" in page
+    assert link not in section(worklist(clinic, "other_physician"))
+    assert "Headache" not in worklist(clinic, "nurse")
+    post(clinic.client("physician"), "event-decision", event.pk, decision="continue")
+    assert link not in section(worklist(clinic, "physician"))
 
 
 def test_a_recorded_call_waits_for_the_decision_then_leaves(clinic: Clinic) -> None:

@@ -1,5 +1,6 @@
-"""What waits for a physician on the worklist: soft-limit requests and responses to decide, at the
-physician's own sites only, oldest first, and nothing of it for a nurse."""
+"""What waits for a physician on the worklist: soft-limit requests, adverse events to evaluate and
+responses to decide, at the physician's own sites only, oldest first, and nothing of it for a
+nurse."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
-from kip.protocol import titrate
+from kip.protocol import adverse, titrate
+from kip.protocol.model import PhysicianOption
 from kip.registry.audit import audit_context
-from kip.registry.models import DeviationRequest, Membership
-from kip.registry.models.choices import FollowUpKind, Role
-from kip.registry.services import deviations, followups, sessions, worklist
+from kip.registry.models import AdverseEvent, DeviationRequest, Membership
+from kip.registry.models.choices import FollowUpKind, Resolution, Role
+from kip.registry.services import deviations, events, followups, sessions, worklist
 from kip.registry.services.followups import FollowUpAnswers
 from service_world import DAY, FAST_HASHERS, World, build_world, completed, running
 
@@ -108,3 +110,76 @@ def test_a_physician_at_two_sites_gets_both_oldest_first(world: World) -> None:
     queue = worklist.waiting_for_physician(world.physician, timezone.now())
     assert queue is not None
     assert [r.request.pk for r in queue.requests] == [first, second]
+
+
+def reported(world: World, term: str, *, other: bool = False, minute: float = 20) -> int:
+    """A running first infusion at 10 mg/h with the nurse's report of `term` at `minute`."""
+    nurse = world.other_nurse if other else world.nurse
+    infusion = running(nurse, world.other_patient if other else world.patient)
+    sessions.record_rate(nurse, infusion.pk, 0, 10)
+    return events.report_adverse_event(nurse, infusion.pk, term, minute).event.pk
+
+
+def events_for(user: User) -> list[int]:
+    queue = worklist.waiting_for_physician(user, timezone.now())
+    assert queue is not None
+    return [item.event.pk for item in queue.events]
+
+
+def test_an_event_for_physician_evaluation_waits_with_the_protocols_response(world: World) -> None:
+    event_id = reported(world, "headache")
+    queue = worklist.waiting_for_physician(world.physician, timezone.now())
+    assert queue is not None and len(queue) == 1
+    [item] = queue.events
+    assert item.event.pk == event_id and item.event.term == "headache"
+    assert item.engine_error == "" and item.waited >= timedelta(0) and item.minute == 20
+    assert item.response is not None
+    assert item.response.response is adverse.AdverseResponse.PHYSICIAN_EVALUATION
+    assert item.response.physician_options == list(PhysicianOption)
+
+
+def test_site_isolation_of_events_both_ways(world: World) -> None:
+    main = reported(world, "headache")
+    other = reported(world, "hallucinations", other=True)
+    assert events_for(world.physician) == [main]
+    assert events_for(world.other_physician) == [other]
+    for user in (world.nurse, world.other_nurse, world.researcher, world.admin):
+        assert worklist.waiting_for_physician(user, timezone.now()) is None
+
+
+def test_an_event_the_nurse_treats_waits_only_once_no_prn_is_allowed(world: World) -> None:
+    event_id = reported(world, "nausea")
+    # Ondansetron by mouth is allowed: the nurse gives it, no physician is needed yet.
+    assert events_for(world.physician) == []
+    events.give_prn(world.nurse, event_id, "ondansetron-oral", 20)
+    # Premedication 4 mg and this 4 mg reach the 8 mg cap: now a physician evaluates.
+    queue = worklist.waiting_for_physician(world.physician, timezone.now())
+    assert queue is not None and [e.event.pk for e in queue.events] == [event_id]
+    response = queue.events[0].response
+    assert response is not None and response.physician_evaluation_required
+    assert any("cap reached" in r.text for r in response.reasons)
+
+
+def test_a_decided_resolved_or_ended_event_no_longer_waits(world: World) -> None:
+    first = reported(world, "headache")
+    infusion_id = AdverseEvent.objects.get(pk=first).infusion_id
+    events.physician_decision(world.physician, first, PhysicianOption.CONTINUE)
+    assert events_for(world.physician) == []
+    second = events.report_adverse_event(world.nurse, infusion_id, "dizziness", 30).event.pk
+    third = events.report_adverse_event(world.nurse, infusion_id, "somnolence", 31).event.pk
+    assert events_for(world.physician) == [second, third]
+    events.resolve_adverse_event(world.nurse, second, 35, Resolution.SELF_RESOLVED)
+    assert events_for(world.physician) == [third]
+    sessions.end_infusion(world.nurse, infusion_id)
+    assert events_for(world.physician) == []
+
+
+def test_a_stop_event_waits_and_events_come_oldest_first_across_sites(world: World) -> None:
+    with audit_context(world.admin, reason="test set-up", source="test"):
+        Membership.objects.create(user=world.physician, site=world.other_site, role=Role.PHYSICIAN)
+    first = reported(world, "anaphylaxis", other=True)
+    second = reported(world, "headache")
+    queue = worklist.waiting_for_physician(world.physician, timezone.now())
+    assert queue is not None and [e.event.pk for e in queue.events] == [first, second]
+    stop = queue.events[0].response
+    assert stop is not None and stop.response is adverse.AdverseResponse.STOP

@@ -37,6 +37,12 @@ def waited_words(waited: timedelta, *, days_only: bool = False) -> str:
     return f"{max(minutes, 0)} min"
 
 
+@dataclass(frozen=True)
+class EventRow:
+    item: service.WaitingEvent
+    waited: str
+
+
 def _request_row(item: service.WaitingRequest) -> RequestRow:
     if item.next is not None:
         engine_now = prompt_headline(item.next, item.minute, item.events_active)[0]
@@ -69,6 +75,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "look_ahead": LOOK_AHEAD_DAYS,
             "physician_queue": queue,
             "waiting_requests": [_request_row(r) for r in queue.requests] if queue else [],
+            "waiting_events": [EventRow(e, waited_words(e.waited)) for e in queue.events]
+            if queue
+            else [],
             "waiting_decisions": [
                 (d, waited_words(d.waited, days_only=True)) for d in queue.decisions
             ]
