@@ -559,6 +559,84 @@ def test_physician_decision_without_events_is_not_applied() -> None:
     assert rules(result)[-1] == "adverse_events.physician_options"
 
 
+# PHYSICIAN: each event is evaluated; a decision covers the events evaluated, not one reported after
+COVERAGE_CASES = [
+    pytest.param(
+        ("headache", "hallucinations"),
+        PhysicianOption.CONTINUE,
+        ("hallucinations",),
+        Action.AWAIT_PHYSICIAN,
+        10.0,
+        id="new-event-after-continue-awaits",
+    ),
+    pytest.param(
+        ("headache", "hallucinations"),
+        PhysicianOption.REDUCE,
+        ("hallucinations",),
+        Action.AWAIT_PHYSICIAN,
+        10.0,
+        id="new-event-after-reduce-awaits",
+    ),
+    pytest.param(
+        ("headache", "hallucinations"),
+        PhysicianOption.CONTINUE,
+        (),
+        Action.HOLD,
+        10.0,
+        id="both-decided-hold",
+    ),
+    pytest.param(
+        ("headache", "nausea"),
+        PhysicianOption.CONTINUE,
+        ("nausea",),
+        Action.HOLD,
+        10.0,
+        id="undecided-prn-event-needs-no-physician",
+    ),
+    pytest.param(
+        ("headache", "hallucinations"),
+        PhysicianOption.STOP,
+        ("hallucinations",),
+        Action.STOP,
+        0.0,
+        id="a-stop-needs-no-second-evaluation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("events", "decision", "undecided", "action", "rate"), COVERAGE_CASES)
+def test_a_decision_covers_only_the_events_evaluated(
+    events: tuple[str, ...],
+    decision: PhysicianOption,
+    undecided: tuple[str, ...],
+    action: Action,
+    rate: float,
+) -> None:
+    request = TitrateRequest(
+        infusion_number=1,
+        elapsed_minutes=60,
+        rate_history=[RateChange(minute=0, rate_mg_per_h=10)],
+        active_adverse_events=list(events),
+        physician_decision=decision,
+        physician_decision_minute=40,
+        undecided_adverse_events=list(undecided),
+    )
+    result = decide(request, MSKCC)
+    assert (result.action, result.rate_mg_per_h) == (action, rate)
+    if action is Action.AWAIT_PHYSICIAN:
+        assert "adverse_events.events.hallucinations.response" in rules(result)
+        assert "waits for its own evaluation" in result.reasons[-1].text
+
+
+def test_undecided_events_must_be_active() -> None:
+    with pytest.raises(InputError, match=r"^undecided_adverse_events\[0\]: is not one of active"):
+        parse_request(
+            TitrateRequest,
+            '{"infusion_number": 1, "elapsed_minutes": 0, "active_adverse_events": ["headache"], '
+            '"undecided_adverse_events": ["nausea"]}',
+        )
+
+
 # --------------------------------------------------------------------------------------------------
 # Classifying a proposed rate
 

@@ -135,6 +135,21 @@ def test_reduce_is_applied_once_from_the_rate_at_the_event(
     assert later is not None and (later.action, later.rate_mg_per_h) == ("hold", 10)
 
 
+def test_an_event_reported_after_a_decision_waits_for_its_own(
+    world: World, infusion: Infusion
+) -> None:
+    # PHYSICIAN: "a physician evaluation was performed" for each such event: a decision taken on
+    # headache does not cover hallucinations reported afterwards.
+    headache = events.report_adverse_event(world.nurse, infusion.pk, "headache", 12).event
+    decided = events.physician_decision(world.physician, headache.pk, PhysicianOption.CONTINUE)
+    assert decided.next is not None and decided.next.action == "hold"
+    later = events.report_adverse_event(world.nurse, infusion.pk, "hallucinations", 20)
+    assert later.next.action == "await_physician"
+    assert "hallucinations, which waits for its own evaluation" in later.next.reasons[-1].text
+    done = events.physician_decision(world.physician, later.event.pk, PhysicianOption.CONTINUE)
+    assert done.next is not None and done.next.action == "hold"
+
+
 def test_after_a_stop_event_only_prn_or_stop_may_be_decided(
     world: World, infusion: Infusion
 ) -> None:

@@ -24,7 +24,7 @@ from kip.protocol import units
 from kip.protocol.active_events import ActiveEvent, active_events, physician_reason, vital_events
 from kip.protocol.common import Decision, Reason, Request, Vitals, stamp
 from kip.protocol.errors import InputError
-from kip.protocol.model import Phase, PhysicianOption, Protocol, TitrationMode
+from kip.protocol.model import Phase, PhysicianOption, Protocol, TitrationMode, normalise_term
 from kip.protocol.rate_check import Classification, EventCap, ProposedRate, check_proposed_rate
 from kip.protocol.session import (
     Course,
@@ -72,6 +72,12 @@ class TitrateRequest(Request):
         description="When the physician decided. With it, 'reduce' counts from the rate running "
         "then, so asking again once the reduction is on the pump does not reduce a second time.",
     )
+    undecided_adverse_events: list[Annotated[str, Field(min_length=1)]] = Field(
+        default=[],
+        description="Active event terms the physician_decision does not cover (reported after "
+        "it, or not yet evaluated). One that needs a physician is awaited whatever the decision, "
+        "unless the decision is to stop.",
+    )
     vitals: Vitals | None = None
     start_rate_mg_per_h: float | None = Field(
         default=None,
@@ -113,6 +119,14 @@ class TitrateRequest(Request):
                     ("physician_decision_minute",),
                     f"is after elapsed_minutes ({num(self.elapsed_minutes)})",
                     self.physician_decision_minute,
+                )
+        active = {normalise_term(term) for term in self.active_adverse_events}
+        for i, term in enumerate(self.undecided_adverse_events):
+            if normalise_term(term) not in active:
+                _field_error(
+                    ("undecided_adverse_events", i),
+                    "is not one of active_adverse_events",
+                    term,
                 )
         if (
             self.vitals is not None
@@ -257,6 +271,19 @@ def _event_advice(
         in_force = [r.rule for r in eval_reasons] + [r.rule for r in hold_reasons]
         reasons = eval_reasons + hold_reasons
         if decision is None:
+            return _hold(Action.AWAIT_PHYSICIAN, now, rates, phase, course, reasons, in_force)
+        # A decision covers the events the physician evaluated; one reported since waits for its
+        # own evaluation (a stop needs none: it is always safe to follow).
+        undecided = {normalise_term(t) for t in request.undecided_adverse_events}
+        uncovered = [e.term for e in physician if e.term in undecided]
+        if uncovered and decision is not PhysicianOption.STOP:
+            reasons.append(
+                Reason(
+                    rule="adverse_events.physician_options",
+                    text=f"The physician's decision ({decision.value}) came before "
+                    f"{', '.join(uncovered)}, which waits for its own evaluation.",
+                )
+            )
             return _hold(Action.AWAIT_PHYSICIAN, now, rates, phase, course, reasons, in_force)
         if decision is PhysicianOption.STOP:
             reasons.append(

@@ -322,6 +322,9 @@ def titrate_request(
         physician_decision_minute=None
         if decision is None
         else decision_minute(decision, elapsed_minutes),
+        undecided_adverse_events=[e.term for e in events if not e.physician_decision]
+        if decision is not None
+        else [],
         vitals=None if rows.vitals is None else vitals_input(rows.vitals),
         start_rate_mg_per_h=start_rate,
         proposed_rate_mg_per_h=proposed_rate,
