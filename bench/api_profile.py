@@ -64,6 +64,14 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
     for call in list(session_calls(warm))[:20]:
         client.post(call.path, call.body, content_type="application/json")
     calls = list(session_calls(measured))[:requests]
+    # The floor in the same process: the bare health endpoint, as many times as there are writes.
+    for _ in range(50):
+        client.get("/api/health")
+    floor_began, floor_cpu = time.perf_counter(), time.process_time()
+    for _ in calls:
+        assert client.get("/api/health").status_code == 200
+    floor_elapsed = time.perf_counter() - floor_began
+    floor_cpu = time.process_time() - floor_cpu
     queries: Counter[str] = Counter()
     profiler = Profiler(interval=0.0005)
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -82,6 +90,11 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
         f"{len(calls)} writes in {elapsed:.2f} s: {elapsed / len(calls) * 1000:.2f} ms each, "
         f"{cpu / len(calls) * 1000:.2f} ms of this process's CPU each"
         + ("" if use_profiler else " (no profiler)")
+    )
+    print(
+        f"floor, GET /api/health x {len(calls)}: {floor_elapsed / len(calls) * 1000:.2f} ms each, "
+        f"{floor_cpu / len(calls) * 1000:.2f} ms of CPU each; writes / floor, CPU: "
+        f"{cpu / floor_cpu:.1f}x"
     )
     print(f"{len(captured.captured_queries) / len(calls):.1f} SQL queries per write; most common:")
     for sql, n in queries.most_common(25):

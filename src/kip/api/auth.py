@@ -20,6 +20,7 @@ from kip.clinic import throttle
 from kip.registry import access
 from kip.registry.access import Action
 from kip.registry.models import Membership
+from kip.registry.prepared import Prepared
 from kip.registry.services.errors import ServiceError
 
 TOKEN_SALT = "kip.api.token"
@@ -51,13 +52,22 @@ def user_from_token(token: str) -> User | None:
     return user
 
 
+# Every API request with a token asks this, so its SQL is built once (kip.registry.prepared).
+_MEMBERSHIPS_WITH_USER = Prepared(
+    lambda user_id: (
+        Membership.objects.select_related("user")
+        .filter(user_id=user_id, user__is_active=True)
+        .order_by()
+    ),
+    arity=1,
+)
+
+
 def _active_user_with_roles(user_id: int) -> User | None:
     """The active user, with their memberships read in the same query and kept on this fresh
     instance for the request (access.remember_roles). A user without any membership is not in
     that join, so a second query fetches them (the route then refuses them with 403)."""
-    memberships = list(
-        Membership.objects.select_related("user").filter(user_id=user_id, user__is_active=True)
-    )
+    memberships = _MEMBERSHIPS_WITH_USER(user_id)
     if memberships:
         user = memberships[0].user
         access.remember_roles(user, [(m.site_id, m.role) for m in memberships])

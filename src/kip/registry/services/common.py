@@ -23,6 +23,7 @@ from kip.registry.models import (
     Patient,
     Site,
 )
+from kip.registry.prepared import Prepared
 from kip.registry.services.errors import NotFound, PermissionDenied, from_input_error
 
 Source = Literal["app", "api", "cli", "import", "demo"]
@@ -73,12 +74,20 @@ def get_patient(user: User, patient_id: int, action: Action) -> Patient:
     return patient
 
 
+# Every charting write starts here, so its SQL is built once (kip.registry.prepared).
+_INFUSION = Prepared(
+    lambda pk: (
+        Infusion.objects.select_related("patient__site", "enrolment")
+        .filter(pk=pk, patient__archived_at__isnull=True)
+        .order_by()[:1]
+    ),
+    arity=1,
+)
+
+
 def get_infusion(user: User, infusion_id: int, action: Action) -> Infusion:
-    infusion = only_row(
-        Infusion.objects.select_related("patient__site", "enrolment").filter(
-            pk=infusion_id, patient__archived_at__isnull=True
-        )
-    )
+    found = _INFUSION(infusion_id)
+    infusion = found[0] if found else None
     if infusion is None:
         raise NotFound("infusion_id", "registry.infusion", "not found")
     require(user, action, infusion.patient.site, field="infusion_id")

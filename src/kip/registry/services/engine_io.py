@@ -38,6 +38,7 @@ from kip.registry.models.choices import (
     InfusionStatus,
     Resolution,
 )
+from kip.registry.prepared import Prepared
 from kip.registry.services.errors import ServiceError
 
 M = TypeVar("M", bound=BaseModel)
@@ -200,9 +201,24 @@ def plan_request(
     )
 
 
+# Read on every rate and vitals write, so built once (kip.registry.prepared).
+_STEPS = Prepared(
+    lambda infusion_id: TitrationStep.objects.filter(infusion_id=infusion_id).order_by(
+        "minute", "pk"
+    ),
+    arity=1,
+)
+_ONGOING_EVENTS = Prepared(
+    lambda infusion_id: AdverseEvent.objects.filter(
+        infusion_id=infusion_id, resolution=Resolution.ONGOING
+    ).order_by("onset_minute", "pk"),
+    arity=1,
+)
+
+
 def steps_of(infusion: Infusion) -> list[TitrationStep]:
     """Every rate change of the infusion, in the order titrate reads them."""
-    return list(TitrationStep.objects.filter(infusion=infusion).order_by("minute", "pk"))
+    return _STEPS(infusion.pk)
 
 
 def rate_changes(steps: list[TitrationStep], up_to_minute: float | None = None) -> list[RateChange]:
@@ -244,11 +260,7 @@ def latest_vitals(infusion: Infusion, up_to_minute: float) -> Vitals | None:
 
 
 def active_events(infusion: Infusion) -> list[AdverseEvent]:
-    return list(
-        AdverseEvent.objects.filter(infusion=infusion, resolution=Resolution.ONGOING).order_by(
-            "onset_minute", "pk"
-        )
-    )
+    return _ONGOING_EVENTS(infusion.pk)
 
 
 def given_doses(infusion: Infusion, up_to_minute: float) -> list[GivenDose]:
