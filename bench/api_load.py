@@ -86,6 +86,7 @@ class Stats:
     p99: float
     lost: int = 0
     duplicated: int = 0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per request, by process group
 
 
 @dataclass
@@ -137,6 +138,45 @@ def health_jobs(clients: int, per_client: int) -> list[list[Call]]:
 
 
 # --------------------------------------------------------------------------- load generator
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of one process (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            found.append((int(entry.name), int(tail.split()[1]), head.split("(", 1)[1]))
+    return found
+
+
+def cpu_sample(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of kip's server (gunicorn's master and workers), of the database
+    server's processes (every `postgres` process; none for SQLite) and of this load generator,
+    so each phase can say where the machine's cores went per request."""
+    procs = _processes()
+    server = {server_pid} | {pid for pid, parent, _ in procs if parent == server_pid}
+    database = {pid for pid, _, name in procs if name == "postgres"}
+    return {
+        "server": sum(_cpu_of(p) for p in server),
+        "database": sum(_cpu_of(p) for p in database),
+        "load generator": time.process_time(),
+    }
 
 
 def run_phase(
@@ -325,13 +365,17 @@ def gunicorn_args(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def server(env: dict[str, str], args: argparse.Namespace, log: Path) -> Iterator[int]:
+def server(
+    env: dict[str, str], args: argparse.Namespace, log: Path, pid: list[int]
+) -> Iterator[int]:
+    """kip serve on a free port; `pid` receives its process id (gunicorn's master)."""
     port = free_port()
     command = [str(VENV_BIN / "kip"), "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(args.workers)]
     env = env | {"GUNICORN_CMD_ARGS": gunicorn_args(args)}
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    pid[0] = proc.pid
     try:
         until = time.monotonic() + 60
         while True:
@@ -418,20 +462,25 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Result], s
                 ):
                     results[(rate, endpoint)] = Result(kind, endpoint, load_name(rate))
             load_before = os.getloadavg()[0]
-            with server(env, args, workdir / "server.log") as port:
+            port_pid = [0]
+            with server(env, args, workdir / "server.log", port_pid) as port:
                 token = get_token(port, world["nurse"], password)
                 for (run, rate, n), k in zip(plan, per_infusion, strict=True):
                     own = [ids[c * k : (c + 1) * k] for c in range(args.clients)]
                     ids = ids[args.clients * k :]
                     jobs = health_jobs(args.clients, n)
+                    cpu = [cpu_sample(port_pid[0])]
                     floor = run_phase(port, token, jobs, args.max_seconds, rate)
+                    cpu.append(cpu_sample(port_pid[0]))
                     load = run_phase(port, token, write_jobs(own, n), args.max_seconds, rate)
+                    cpu.append(cpu_sample(port_pid[0]))
                     lost, duplicated = verify(db, load)
                     report_failures(kind, floor + load)
                     if run == 0:
                         print(f"{kind}: warm-up done", file=sys.stderr)
                         continue
                     health = summarise(floor, {"health"})
+                    health.cpu_ms = per_request(cpu[0], cpu[1], health.requests)
                     results[(rate, "GET /api/health (floor)")].runs.append(health)
                     for endpoint, kinds in (
                         ("rates + vitals", {"rate", "vitals"}),
@@ -441,12 +490,15 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Result], s
                         stats = summarise(load, kinds)
                         if endpoint == "rates + vitals":
                             stats.lost, stats.duplicated = lost, duplicated
+                            stats.cpu_ms = per_request(cpu[1], cpu[2], stats.requests)
                             w = stats
                         results[(rate, endpoint)].runs.append(stats)
                     print(
                         f"{kind}: run {run}, {load_name(rate)}: health p95 {health.p95:.1f} ms; "
                         f"writes {w.throughput:.0f} req/s p50 {w.p50:.1f} p95 {w.p95:.1f} p99 "
-                        f"{w.p99:.1f} ms; failed {w.failed}; lost {lost}; duplicated {duplicated}",
+                        f"{w.p99:.1f} ms; failed {w.failed}; lost {lost}; duplicated {duplicated}; "
+                        f"CPU ms per health / write: {cpu_text(health.cpu_ms)} / "
+                        f"{cpu_text(w.cpu_ms)}",
                         file=sys.stderr,
                     )
             # Other work on the machine competes for the same 2 cores: say how busy it was.
@@ -458,6 +510,19 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Result], s
 # --------------------------------------------------------------------------- report
 
 
+def per_request(
+    before: dict[str, float], after: dict[str, float], requests: int
+) -> dict[str, float]:
+    return {k: (after[k] - before[k]) * 1000 / max(1, requests) for k in before}
+
+
+def cpu_text(cpu_ms: dict[str, float]) -> str:
+    return "+".join(f"{cpu_ms.get(k, 0):.2f}" for k in CPU_GROUPS)
+
+
+CPU_GROUPS = ("server", "database", "load generator")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else math.nan
 
@@ -465,8 +530,9 @@ def median(values: list[float]) -> float:
 def table(results: list[Result], clients: int) -> str:
     lines = [
         "| database | load | endpoint | clients | requests | throughput req/s | p50 ms | p95 ms | "
-        "p99 ms | p95 / floor p95 | failed | lost | duplicated |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "p99 ms | p95 / floor p95 | failed | lost | duplicated | "
+        "CPU ms per request: server + database + load generator |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     floors = {
         (r.database, r.load): median([s.p95 for s in r.runs])
@@ -487,9 +553,17 @@ def table(results: list[Result], clients: int) -> str:
             f"{median([s.p50 for s in r.runs]):.1f} | {p95:.1f} | "
             f"{median([s.p99 for s in r.runs]):.1f} | {ratio:.1f}x | "
             f"{sum(s.failed for s in r.runs)} | "
-            f"{'' if lost is None else lost} | {'' if dup is None else dup} |"
+            f"{'' if lost is None else lost} | {'' if dup is None else dup} | "
+            f"{cpu_column(r)} |"
         )
     return "\n".join(lines)
+
+
+def cpu_column(r: Result) -> str:
+    measured = [s.cpu_ms for s in r.runs if s.cpu_ms]
+    if not measured:
+        return ""
+    return cpu_text({k: median([m[k] for m in measured]) for k in CPU_GROUPS})
 
 
 def machine(versions: list[str]) -> str:

@@ -2,6 +2,7 @@
 (Django's test client, no network), profiled with pyinstrument, with the SQL queries counted.
 
     .venv/bin/python bench/api_profile.py [--db sqlite|postgresql] [--requests N] [--no-profiler]
+                                          [--only mix|rate|vitals]
 
 The profiler's hook runs on every Python call, which slows call-heavy code such as the ORM by a
 good part; --no-profiler times the same writes without it (wall and CPU per write), which is the
@@ -32,7 +33,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from api_load import session_calls  # noqa: E402
 
 
-def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
+def profile(url: str, workdir: Path, requests: int, use_profiler: bool, only: str) -> None:
     password = secrets.token_urlsafe(18)
     os.environ |= {
         "KIP_DATABASE_URL": url,
@@ -45,7 +46,9 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
     kip = str(Path(sys.executable).parent / "kip")
     init = [kip, "init", "--username", "bench_admin"]
     subprocess.run(init, cwd=workdir, check=True, stdout=subprocess.DEVNULL)
-    setup = [sys.executable, str(BENCH_DIR / "api_world.py"), "--infusions", "2"]
+    # A rate is charted every 30 minutes, so --only rate charts many infusions' rate logs.
+    infusions = 2 if only != "rate" else 2 + requests // 8
+    setup = [sys.executable, str(BENCH_DIR / "api_world.py"), "--infusions", str(infusions)]
     world = json.loads(subprocess.run(setup, check=True, capture_output=True).stdout)
     import django
 
@@ -60,10 +63,15 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
 
     token = make_token(User.objects.get(username=world["nurse"]))
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-    warm, measured = world["infusions"]
+    warm, *measured = world["infusions"]
     for call in list(session_calls(warm))[:20]:
         client.post(call.path, call.body, content_type="application/json")
-    calls = list(session_calls(measured))[:requests]
+    calls = [
+        call
+        for infusion in measured
+        for call in session_calls(infusion)
+        if only in ("mix", call.kind)
+    ][:requests]
     # The floor in the same process: the bare health endpoint, as many times as there are writes.
     for _ in range(50):
         client.get("/api/health")
@@ -100,7 +108,11 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool) -> None:
     for sql, n in queries.most_common(25):
         print(f"  {n / len(calls):5.2f}  {sql}")
     if use_profiler:
-        print(profiler.output_text(unicode=False, color=False, show_all=False))
+        print(
+            profiler.output_text(
+                unicode=False, color=False, show_all=os.environ.get("KIP_PROFILE_ALL") == "1"
+            )
+        )
 
 
 def main() -> int:
@@ -109,6 +121,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument(
         "--no-profiler", action="store_true", help="time the writes without pyinstrument's hook"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("mix", "rate", "vitals"),
+        default="mix",
+        help="the bench mix (a rate every 30 minutes, vitals every minute), or one kind",
     )
     parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
@@ -120,6 +138,7 @@ def main() -> int:
                 workdir,
                 args.requests,
                 not args.no_profiler,
+                args.only,
             )
             return 0
         server = args.postgres_server.rstrip("/")
@@ -127,7 +146,7 @@ def main() -> int:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {name}")
         try:
-            profile(f"{server}/{name}", workdir, args.requests, not args.no_profiler)
+            profile(f"{server}/{name}", workdir, args.requests, not args.no_profiler, args.only)
         finally:
             from django.db import connections
 

@@ -19,10 +19,11 @@ from django.db.models import Field, ForeignKey, Max, Model
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
+from kip.registry.audit import BulkWriteRefused
 from kip.registry.audit.chain import verify
 from kip.registry.audit.context import audit_context
 from kip.registry.audit.errors import NoAuditContext, ReasonRequired
-from kip.registry.audit.guard import RULE, BulkWriteRefused
+from kip.registry.audit.guard import RULE
 from kip.registry.audit.models import AuditAction, AuditEntry
 from kip.registry.audit.recorder import audited_models, snapshot
 from kip.registry.models import (

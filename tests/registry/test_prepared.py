@@ -5,6 +5,7 @@ on a world with real rows, on whichever database this pass runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,14 +13,14 @@ from django.db import connection
 from django.db.models import Model, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from tests.service_world import World, build_world, running
 
 from kip.api import auth
 from kip.registry.audit import audit_context
-from kip.registry.models import AdverseEvent, Infusion, Membership, TitrationStep
+from kip.registry.models import AdverseEvent, Infusion, Membership, TitrationStep, VitalSigns
 from kip.registry.models.choices import Resolution
 from kip.registry.prepared import NotPreparable, Prepared
 from kip.registry.services import common, engine_io, events, sessions
+from service_world import World, build_world, running
 
 pytestmark = pytest.mark.django_db
 
@@ -45,13 +46,27 @@ def world() -> World:
     infusion = running(world.nurse, world.patient)
     for minute, rate in ((0, 10), (30, 15), (60, 20)):
         sessions.record_rate(world.nurse, infusion.pk, minute, rate)
+    for at, spo2 in ((20.0, 97), (20.0, 96), (45.5, 98), (50.0, 99)):
+        sessions.record_vitals(world.nurse, infusion.pk, at, spo2_pct=spo2)
     events.report_adverse_event(world.nurse, infusion.pk, "nausea", 65)
     events.report_adverse_event(world.nurse, infusion.pk, "dizziness", 66)
     return world
 
 
-# (name, prepared query, the ORM queryset for an argument, related paths, argument of the world)
-CASES: list[tuple[str, Prepared[Any], Callable[[int], QuerySet[Any]], tuple[str, ...], str]] = [
+def infusion_id(world: World) -> tuple[int]:
+    return (Infusion.objects.get(patient=world.patient).pk,)
+
+
+# (name, prepared query, the ORM queryset for the same arguments, related paths, the arguments)
+CASES: list[
+    tuple[
+        str,
+        Prepared[Any],
+        Callable[..., QuerySet[Any]],
+        tuple[str, ...],
+        Callable[[World], tuple[Any, ...]],
+    ]
+] = [
     (
         "infusion with patient, site and enrolment",
         common._INFUSION,
@@ -59,14 +74,14 @@ CASES: list[tuple[str, Prepared[Any], Callable[[int], QuerySet[Any]], tuple[str,
             pk=pk, patient__archived_at__isnull=True
         ),
         ("patient", "patient__site", "enrolment"),
-        "infusion",
+        infusion_id,
     ),
     (
         "rate log in titrate's order",
         engine_io._STEPS,
         lambda pk: TitrationStep.objects.filter(infusion_id=pk).order_by("minute", "pk"),
         (),
-        "infusion",
+        infusion_id,
     ),
     (
         "ongoing adverse events in onset order",
@@ -75,7 +90,7 @@ CASES: list[tuple[str, Prepared[Any], Callable[[int], QuerySet[Any]], tuple[str,
             infusion_id=pk, resolution=Resolution.ONGOING
         ).order_by("onset_minute", "pk"),
         (),
-        "infusion",
+        infusion_id,
     ),
     (
         "a token user's memberships with the user",
@@ -84,15 +99,22 @@ CASES: list[tuple[str, Prepared[Any], Callable[[int], QuerySet[Any]], tuple[str,
             user_id=pk, user__is_active=True
         ),
         ("user",),
-        "nurse",
+        lambda world: (world.nurse.pk,),
     ),
+    *[
+        (
+            f"latest vitals at or before minute {minute}",
+            engine_io._LATEST_VITALS,
+            lambda pk, minute: VitalSigns.objects.filter(
+                infusion_id=pk, minute__lte=minute
+            ).order_by("-minute", "-pk")[:1],
+            (),
+            lambda world, minute=minute: (*infusion_id(world), Decimal(minute)),
+        )
+        # Two sets at minute 20 (the later one wins), one at 45.5; 20.0 and 45.5 are exact hits.
+        for minute in ("20", "20.0", "44.9", "45.5", "300")
+    ],
 ]
-
-
-def argument(world: World, name: str) -> int:
-    if name == "nurse":
-        return world.nurse.pk
-    return Infusion.objects.get(patient=world.patient).pk
 
 
 @pytest.mark.parametrize(
@@ -102,13 +124,13 @@ def test_prepared_query_returns_what_the_orm_returns(
     world: World,
     name: str,
     prepared: Prepared[Any],
-    orm: Callable[[int], QuerySet[Any]],
+    orm: Callable[..., QuerySet[Any]],
     related: tuple[str, ...],
-    arg: str,
+    arg: Callable[[World], tuple[Any, ...]],
 ) -> None:
-    pk = argument(world, arg)
-    expected = list(orm(pk))
-    got = prepared(pk)
+    args = arg(world)
+    expected = list(orm(*args))
+    got = prepared(*args)
     assert expected, "the world has rows for this query"
     assert [type(o) for o in got] == [type(o) for o in expected]
     assert [values(o) for o in got] == [values(o) for o in expected]
@@ -118,11 +140,23 @@ def test_prepared_query_returns_what_the_orm_returns(
         for path in related:
             cached = loaded(obj, path)
             assert cached is not None, f"{path} is loaded with the row"
-            assert values(cached) == values(loaded(reference, path) or orm(pk)[0])
+            assert values(cached) == values(loaded(reference, path) or orm(*args)[0])
     # Run again: the second call uses the kept SQL and asks exactly one query.
     with CaptureQueriesContext(connection) as queries:
-        assert [values(o) for o in prepared(pk)] == [values(o) for o in expected]
+        assert [values(o) for o in prepared(*args)] == [values(o) for o in expected]
     assert len(queries) == 1
+
+
+def test_no_vitals_before_the_first_set(world: World) -> None:
+    (pk,) = infusion_id(world)
+    assert engine_io._LATEST_VITALS(pk, Decimal("19.9")) == []
+    latest = engine_io._LATEST_VITALS(pk, Decimal("20"))
+    assert [v.spo2_pct for v in latest] == [96]  # the later of the two sets at minute 20
+
+
+def test_a_number_that_is_not_finite_is_refused(world: World) -> None:
+    with pytest.raises(ValueError, match="not a finite number"):
+        engine_io._LATEST_VITALS(1, Decimal("NaN"))
 
 
 @pytest.mark.parametrize("pk", [0, -1, 10**9, 2**63, -(2**63) - 1, 10**30])

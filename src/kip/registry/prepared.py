@@ -10,7 +10,8 @@ SQL with the new arguments. The objects it returns are what iterating the querys
 same model instances, with the same related objects cached (a test compares the two, row by row,
 on both databases).
 
-An argument is an integer (an id); the queryset is built once with stand-in integers and each
+An argument is an integer (an id) or a Decimal (a minute, for a DecimalField lookup, which Django
+passes to the driver unchanged); the queryset is built once with stand-in integers and each
 stand-in's place among the SQL parameters is remembered. A queryset that uses anything Django's
 model iterator would do beyond that (annotations, extra select columns, composite keys, known
 related objects) is refused when it is first compiled, so a change to one of these querysets
@@ -26,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -36,9 +38,7 @@ from django.db.models.query import get_related_populators
 M = TypeVar("M", bound=Model)
 
 # Django 5.2's signature; the type stubs describe a later Django's.
-_related_populators: Callable[[dict[str, Any], list[Any], str], list[Any]] = (
-    get_related_populators  # type: ignore[assignment]
-)
+_related_populators: Callable[[dict[str, Any], list[Any], str], list[Any]] = get_related_populators  # type: ignore[assignment]
 
 # Stand-ins for the arguments while the SQL is built: values no id ever takes.
 _STAND_IN = -1_999_999_000
@@ -72,12 +72,15 @@ class Prepared(Generic[M]):
         self._compiled: dict[tuple[str, str], _Compiled] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, *args: int, using: str = DEFAULT_DB_ALIAS) -> list[M]:
+    def __call__(self, *args: int | Decimal, using: str = DEFAULT_DB_ALIAS) -> list[M]:
         if len(args) != self._arity:
             raise TypeError(f"expected {self._arity} arguments, got {len(args)}")
-        # The ORM answers an id outside the column's range with no rows; so does this.
-        if any(not isinstance(a, int) or a not in _INT64 for a in args):
-            return []
+        for a in args:
+            # The ORM answers an id outside the column's range with no rows; so does this.
+            if isinstance(a, int) and a not in _INT64:
+                return []
+            if isinstance(a, Decimal) and not a.is_finite():
+                raise ValueError(f"{a} is not a finite number")
         connection = connections[using]
         compiled = self._compiled.get((using, connection.vendor)) or self._compile(using)
         params = [
@@ -118,7 +121,9 @@ class Prepared(Generic[M]):
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         if compiler.has_composite_fields(fields):
             raise NotPreparable("a prepared query reads no composite keys")
-        slots = tuple(stand_ins.index(p) if p in stand_ins else None for p in params)
+        # A stand-in reaches the parameters as itself, or as Decimal(itself) for a DecimalField.
+        slot_of: dict[int | Decimal, int] = {v: i for i, v in enumerate(stand_ins)}
+        slots = tuple(slot_of.get(p) if isinstance(p, int | Decimal) else None for p in params)
         missing = [i for i in range(self._arity) if i not in slots]
         if missing:
             raise NotPreparable(f"argument(s) {missing} do not reach the SQL as parameters")

@@ -11,6 +11,7 @@ Django's app registry, so import them from their modules.
 from kip.registry.audit.context import AuditContext, audit_context, current_context
 from kip.registry.audit.errors import (
     AuditError,
+    BulkWriteRefused,
     NoAuditContext,
     NotInTransaction,
     PatientNotDeletable,
@@ -20,6 +21,7 @@ from kip.registry.audit.errors import (
 __all__ = [
     "AuditContext",
     "AuditError",
+    "BulkWriteRefused",
     "NoAuditContext",
     "NotInTransaction",
     "PatientNotDeletable",

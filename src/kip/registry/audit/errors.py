@@ -21,3 +21,8 @@ class NotInTransaction(AuditError):
 
 class PatientNotDeletable(AuditError):
     """Patients are never hard-deleted; a record entered in error is archived (archived_at)."""
+
+
+class BulkWriteRefused(AuditError):
+    """A queryset write that sends no model signals (update(), bulk_create(), bulk_update()),
+    so it would leave no audit entry (kip.registry.audit.guard)."""

@@ -24,15 +24,13 @@ from typing import Any, NoReturn, TypeVar
 
 from django.db.models import Manager, Model, QuerySet
 
-from kip.registry.audit.errors import AuditError
+from kip.registry.audit.errors import BulkWriteRefused
+
+__all__ = ["RULE", "AuditedManager", "AuditedQuerySet", "BulkWriteRefused"]
 
 _M = TypeVar("_M", bound=Model)
 
 RULE = "bulk writes bypass the audit trail; save each row inside audit_context"
-
-
-class BulkWriteRefused(AuditError):
-    """A queryset write that sends no model signals, so it would leave no audit entry."""
 
 
 class AuditedQuerySet(QuerySet[_M]):

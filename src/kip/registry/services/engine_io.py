@@ -215,6 +215,13 @@ _ONGOING_EVENTS = Prepared(
     arity=1,
 )
 
+_LATEST_VITALS = Prepared(
+    lambda infusion_id, minute: VitalSigns.objects.filter(
+        infusion_id=infusion_id, minute__lte=minute
+    ).order_by("-minute", "-pk")[:1],
+    arity=2,
+)
+
 
 def steps_of(infusion: Infusion) -> list[TitrationStep]:
     """Every rate change of the infusion, in the order titrate reads them."""
@@ -247,11 +254,8 @@ def vitals_input(row: VitalSigns) -> Vitals:
 
 
 def latest_vitals_row(infusion: Infusion, up_to_minute: float) -> VitalSigns | None:
-    return (
-        VitalSigns.objects.filter(infusion=infusion, minute__lte=Decimal(str(up_to_minute)))
-        .order_by("-minute", "-pk")
-        .first()
-    )
+    found = _LATEST_VITALS(infusion.pk, Decimal(str(up_to_minute)))
+    return found[0] if found else None
 
 
 def latest_vitals(infusion: Infusion, up_to_minute: float) -> Vitals | None:
