@@ -10,12 +10,12 @@ SQL with the new arguments. The objects it returns are what iterating the querys
 same model instances, with the same related objects cached (a test compares the two, row by row,
 on both databases).
 
-An argument is an integer (an id) or a Decimal (a minute, for a DecimalField lookup, which Django
-passes to the driver unchanged); the queryset is built once with stand-in integers and each
-stand-in's place among the SQL parameters is remembered. A queryset that uses anything Django's
-model iterator would do beyond that (annotations, extra select columns, composite keys, known
-related objects) is refused when it is first compiled, so a change to one of these querysets
-cannot silently return something different from the ORM.
+An argument is an integer (an id, a number) or a Decimal (a minute, for a DecimalField lookup,
+which Django passes to the driver unchanged); the queryset is built with stand-in integers, twice
+with different ones, and each stand-in's place among the SQL parameters is remembered. A
+queryset that uses anything Django's model iterator would do beyond that (annotations, extra
+select columns, composite keys, known related objects) is refused when it is first compiled, so
+a change to one of these querysets cannot silently return something different from the ORM.
 
 It relies on the SQL compiler's documented-by-code attributes (select, klass_info) and on
 `get_related_populators`, as Django 5.2's ModelIterable does; the Django pin in pyproject.toml
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
@@ -40,8 +41,10 @@ M = TypeVar("M", bound=Model)
 # Django 5.2's signature; the type stubs describe a later Django's.
 _related_populators: Callable[[dict[str, Any], list[Any], str], list[Any]] = get_related_populators  # type: ignore[assignment]
 
-# Stand-ins for the arguments while the SQL is built: values no id ever takes.
-_STAND_IN = -1_999_999_000
+# Stand-ins for the arguments while the SQL is built: values any id, count or minute column can
+# hold (Django drops a condition a value could never meet), used twice to tell arguments from
+# constants.
+_STAND_INS = (1009, 2003)
 _INT64 = range(-(2**63), 2**63)
 
 
@@ -109,21 +112,46 @@ class Prepared(Generic[M]):
             populator.populate(row, obj)
         return obj
 
-    def _compile(self, using: str) -> _Compiled:
-        stand_ins = [_STAND_IN - i for i in range(self._arity)]
+    def _sql(self, using: str, stand_ins: Sequence[int]) -> tuple[Any, str, tuple[Any, ...]]:
         queryset: Any = self._build(*stand_ins).using(using)  # its private state is read below
         if queryset._known_related_objects or queryset._fields is not None:
             raise NotPreparable("a prepared query returns whole model instances only")
         compiler = queryset.query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except (EmptyResultSet, FullResultSet):
+            # Django drops a condition a value makes always true or false (a negative number
+            # against a positive field, say): the stand-ins must be values the column can hold.
+            raise NotPreparable(
+                f"the stand-in values {list(stand_ins)} make Django drop a condition"
+            ) from None
+        return compiler, sql, tuple(params)
+
+    def _compile(self, using: str) -> _Compiled:
+        # Built twice with different stand-ins: a parameter that follows them is an argument, one
+        # that stays put is a constant, and anything else (different SQL, a parameter that moves
+        # otherwise) means the query's shape depends on the values and cannot be kept.
+        first, second = ([base + i for i in range(self._arity)] for base in _STAND_INS)
+        compiler, sql, params = self._sql(using, first)
+        _, sql_again, params_again = self._sql(using, second)
         if compiler.annotation_col_map or compiler.has_extra_select:
             raise NotPreparable("a prepared query selects no annotations or extra columns")
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         if compiler.has_composite_fields(fields):
             raise NotPreparable("a prepared query reads no composite keys")
-        # A stand-in reaches the parameters as itself, or as Decimal(itself) for a DecimalField.
-        slot_of: dict[int | Decimal, int] = {v: i for i, v in enumerate(stand_ins)}
-        slots = tuple(slot_of.get(p) if isinstance(p, int | Decimal) else None for p in params)
+        if sql != sql_again or len(params) != len(params_again):
+            raise NotPreparable("the query's SQL changes with its arguments' values")
+        slot_of: dict[int | Decimal, int] = {v: i for i, v in enumerate(first)}
+        slots: list[int | None] = []
+        for one, other in zip(params, params_again, strict=True):
+            # A stand-in reaches the parameters as itself, or as Decimal(itself) for a decimal.
+            slot = slot_of.get(one) if isinstance(one, int | Decimal) else None
+            if slot is not None and other == second[slot]:
+                slots.append(slot)
+            elif one == other:
+                slots.append(None)
+            else:
+                raise NotPreparable("a parameter depends on the arguments other than by value")
         missing = [i for i in range(self._arity) if i not in slots]
         if missing:
             raise NotPreparable(f"argument(s) {missing} do not reach the SQL as parameters")
@@ -132,8 +160,8 @@ class Prepared(Generic[M]):
         start, end = select_fields[0], select_fields[-1] + 1
         compiled = _Compiled(
             sql=sql,
-            slots=slots,
-            constants=tuple(params),
+            slots=tuple(slots),
+            constants=params,
             model=klass_info["model"],
             init_list=[f[0].target.attname for f in compiler.select[start:end]],
             start=start,

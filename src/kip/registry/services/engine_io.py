@@ -77,12 +77,57 @@ def patient_input(
     )
 
 
+# The plan's questions (history, assessments, checks, clearances, interruptions, enrolments) are
+# asked on every check-in, start and first rate, so their SQL is built once (kip.registry.prepared).
+_GIVEN = Prepared(
+    lambda patient_id: Infusion.objects.filter(patient_id=patient_id, status__in=GIVEN).order_by(
+        "number"
+    ),
+    arity=1,
+)
+_GIVEN_BEFORE = Prepared(
+    lambda patient_id, number: Infusion.objects.filter(
+        patient_id=patient_id, status__in=GIVEN, number__lt=number
+    ).order_by("number"),
+    arity=2,
+)
+_ASSESSING_FOLLOW_UPS = Prepared(
+    lambda patient_id: (
+        FollowUp.objects.select_related("infusion")
+        .filter(infusion__patient_id=patient_id, status=FollowUpStatus.DONE, kind__in=ASSESSING)
+        .order_by()
+    ),
+    arity=1,
+)
+_CHECK_RESULTS = Prepared(
+    lambda infusion_id: CheckResult.objects.filter(infusion_id=infusion_id).order_by("pk"),
+    arity=1,
+)
+_CLEARANCES = Prepared(
+    lambda patient_id: ExclusionClearance.objects.filter(patient_id=patient_id).order_by(
+        "exclusion_id"
+    ),
+    arity=1,
+)
+_INTERRUPTIONS = Prepared(
+    lambda site_id: ServiceInterruption.objects.filter(
+        Q(site__isnull=True) | Q(site_id=site_id)
+    ).order_by("starts_on", "pk"),
+    arity=1,
+)
+_ENROLMENTS_LATEST_FIRST = Prepared(
+    lambda patient_id: Enrolment.objects.filter(patient_id=patient_id).order_by(
+        "-started_on", "-pk"
+    ),
+    arity=1,
+)
+
+
 def given_infusions(patient: Patient, before_number: int | None = None) -> list[Infusion]:
     """Infusions given to the patient, oldest first; before `before_number` when it is set."""
-    rows = Infusion.objects.filter(patient=patient, status__in=GIVEN)
-    if before_number is not None:
-        rows = rows.filter(number__lt=before_number)
-    return list(rows.order_by("number"))
+    if before_number is None:
+        return _GIVEN(patient.pk)
+    return _GIVEN_BEFORE(patient.pk, before_number)
 
 
 def infusion_day(infusion: Infusion) -> date:
@@ -115,10 +160,12 @@ def assessment_of(follow_up: FollowUp, infusion_number: int) -> classify.Assessm
 def assessments(history: list[Infusion]) -> list[classify.Assessment]:
     """Done follow-ups of the given infusions, the 24-hour call before the clinic visit so that
     plan takes the visit as the latest word on an infusion."""
+    if not history:
+        return []
     position = {inf.pk: i + 1 for i, inf in enumerate(history)}
-    rows = FollowUp.objects.select_related("infusion").filter(
-        infusion_id__in=position, status=FollowUpStatus.DONE, kind__in=ASSESSING
-    )
+    # The patient's assessing follow-ups, kept for the infusions in `history` (one query whose
+    # SQL does not depend on how many infusions there are).
+    rows = [f for f in _ASSESSING_FOLLOW_UPS(history[0].patient_id) if f.infusion_id in position]
     order = {FollowUpKind.CALL_24H: 0, FollowUpKind.CLINIC_VISIT: 1}
 
     def number(f: FollowUp) -> int:
@@ -133,11 +180,7 @@ def assessments(history: list[Infusion]) -> list[classify.Assessment]:
 
 
 def interruptions_for(patient: Patient) -> list[ServiceInterruption]:
-    return list(
-        ServiceInterruption.objects.filter(Q(site__isnull=True) | Q(site=patient.site_id)).order_by(
-            "starts_on", "pk"
-        )
-    )
+    return _INTERRUPTIONS(patient.site_id)
 
 
 def interruption_inputs(patient: Patient) -> list[plan.ServiceInterruption]:
@@ -149,10 +192,11 @@ def interruption_inputs(patient: Patient) -> list[plan.ServiceInterruption]:
 
 def enrolment_end(patient: Patient) -> plan.EnrolmentEnd | None:
     """The end of the latest enrolment, when no enrolment is open."""
-    if Enrolment.objects.filter(patient=patient, ended_on__isnull=True).exists():
+    enrolments = _ENROLMENTS_LATEST_FIRST(patient.pk)
+    if not enrolments or any(e.ended_on is None for e in enrolments):
         return None
-    last = Enrolment.objects.filter(patient=patient).order_by("-started_on", "-pk").first()
-    if last is None or last.ended_on is None:
+    last = enrolments[0]
+    if last.ended_on is None:
         return None
     return build(
         plan.EnrolmentEnd, date=last.ended_on, reason=last.get_end_reason_display() or "ended"
@@ -161,17 +205,13 @@ def enrolment_end(patient: Patient) -> plan.EnrolmentEnd | None:
 
 def cleared_exclusions(patient: Patient) -> list[str]:
     """Soft exclusions a physician has reviewed and cleared for this patient."""
-    rows = ExclusionClearance.objects.filter(patient=patient).order_by("exclusion_id")
-    return list(rows.values_list("exclusion_id", flat=True))
+    return [c.exclusion_id for c in _CLEARANCES(patient.pk)]
 
 
 def check_results(infusion: Infusion | None) -> dict[str, plan.CheckStatus]:
     if infusion is None:
         return {}
-    return {
-        c.check_id: plan.CheckStatus(c.status)
-        for c in CheckResult.objects.filter(infusion=infusion)
-    }
+    return {c.check_id: plan.CheckStatus(c.status) for c in _CHECK_RESULTS(infusion.pk)}
 
 
 def plan_request(
