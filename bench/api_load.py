@@ -165,17 +165,20 @@ def _processes() -> list[tuple[int, int, str]]:
     return found
 
 
-def cpu_sample(server_pid: int) -> dict[str, float]:
+CpuSample = dict[str, dict[int, float]]  # group -> pid -> CPU seconds so far
+
+
+def cpu_sample(server_pid: int) -> CpuSample:
     """CPU seconds so far of kip's server (gunicorn's master and workers), of the database
     server's processes (every `postgres` process; none for SQLite) and of this load generator,
-    so each phase can say where the machine's cores went per request."""
+    by process, so each phase can say where the machine's cores went per request."""
     procs = _processes()
     server = {server_pid} | {pid for pid, parent, _ in procs if parent == server_pid}
     database = {pid for pid, _, name in procs if name == "postgres"}
     return {
-        "server": sum(_cpu_of(p) for p in server),
-        "database": sum(_cpu_of(p) for p in database),
-        "load generator": time.process_time(),
+        "server": {p: _cpu_of(p) for p in server},
+        "database": {p: _cpu_of(p) for p in database},
+        "load generator": {os.getpid(): time.process_time()},
     }
 
 
@@ -510,10 +513,16 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Result], s
 # --------------------------------------------------------------------------- report
 
 
-def per_request(
-    before: dict[str, float], after: dict[str, float], requests: int
-) -> dict[str, float]:
-    return {k: (after[k] - before[k]) * 1000 / max(1, requests) for k in before}
+def per_request(before: CpuSample, after: CpuSample, requests: int) -> dict[str, float]:
+    """CPU ms per request in each group: what each process still running spent between the two
+    samples (a process that started in between counts whole; one that ended is not counted,
+    rather than its whole past being taken off)."""
+    return {
+        group: sum(seconds - before[group].get(pid, 0.0) for pid, seconds in pids.items())
+        * 1000
+        / max(1, requests)
+        for group, pids in after.items()
+    }
 
 
 def cpu_text(cpu_ms: dict[str, float]) -> str:
