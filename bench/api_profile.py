@@ -30,7 +30,7 @@ import psycopg
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from api_load import session_calls  # noqa: E402
+from api_load import cpu_sample, per_request, session_calls  # noqa: E402
 
 
 def profile(url: str, workdir: Path, requests: int, use_profiler: bool, only: str) -> None:
@@ -82,6 +82,7 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool, only: st
     floor_cpu = time.process_time() - floor_cpu
     queries: Counter[str] = Counter()
     profiler = Profiler(interval=0.0005)
+    cpu_before = cpu_sample(os.getpid())
     began, began_cpu = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as captured:
         if use_profiler:
@@ -92,12 +93,14 @@ def profile(url: str, workdir: Path, requests: int, use_profiler: bool, only: st
         if use_profiler:
             profiler.stop()
     elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    database_ms = per_request(cpu_before, cpu_sample(os.getpid()), len(calls))["database"]
     for q in captured.captured_queries:
         queries[q["sql"].split(" WHERE ")[0][:90]] += 1
     print(
         f"{len(calls)} writes in {elapsed:.2f} s: {elapsed / len(calls) * 1000:.2f} ms each, "
         f"{cpu / len(calls) * 1000:.2f} ms of this process's CPU each"
         + ("" if use_profiler else " (no profiler)")
+        + (f"; the database server's CPU: {database_ms:.2f} ms each" if database_ms else "")
     )
     print(
         f"floor, GET /api/health x {len(calls)}: {floor_elapsed / len(calls) * 1000:.2f} ms each, "
@@ -129,6 +132,11 @@ def main() -> int:
         help="the bench mix (a rate every 30 minutes, vitals every minute), or one kind",
     )
     parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--pg-options",
+        default="",
+        help="query string added to the PostgreSQL URL, e.g. server_side_binding=true",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kip-api-profile-") as tmp:
         workdir = Path(tmp)
@@ -146,7 +154,10 @@ def main() -> int:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {name}")
         try:
-            profile(f"{server}/{name}", workdir, args.requests, not args.no_profiler, args.only)
+            query = f"?{args.pg_options}" if args.pg_options else ""
+            profile(
+                f"{server}/{name}{query}", workdir, args.requests, not args.no_profiler, args.only
+            )
         finally:
             from django.db import connections
 

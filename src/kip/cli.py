@@ -27,6 +27,7 @@ from kip.cli_protocol import protocol_app
 from kip.cli_registry import audit_app
 from kip.cli_web import init, serve
 from kip.protocol.errors import InputError
+from kip.site.database import DatabaseUrlError
 
 if TYPE_CHECKING:
     from typer._click import exceptions as click_errors
@@ -156,7 +157,8 @@ def main() -> int:
     debug = os.environ.get("KIP_DEBUG", "") not in ("", "0")
     try:
         return _run()
-    except InputError as exc:
+    except (InputError, DatabaseUrlError) as exc:
+        # A bad KIP_DATABASE_URL is the user's input too: one line, exit code 2.
         if debug:
             traceback.print_exc()
         error(str(exc))

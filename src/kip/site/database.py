@@ -19,6 +19,39 @@ class DatabaseUrlError(ValueError):
     pass
 
 
+# Options of Django's PostgreSQL backend that are not libpq's strings, read from the URL's query.
+_BOOLEAN_OPTIONS = frozenset({"server_side_binding"})
+_COUNT_OPTIONS = frozenset({"prepare_threshold"})
+
+
+# Why prepared statements by default: every charting write runs the same ten statements, and
+# planning them again on each request was half of PostgreSQL's CPU per write (docs/benchmarks.md).
+# psycopg prepares a statement on the server once the connection has run it this many times.
+# Django leaves both off because a connection pooler in transaction mode (PgBouncer before 1.21)
+# cannot keep a prepared statement; behind one, add ?prepare_threshold=none to the URL.
+POSTGRES_DEFAULTS: dict[str, Any] = {"server_side_binding": True, "prepare_threshold": 5}
+
+
+def _postgres_options(raw: dict[str, str]) -> dict[str, Any]:
+    options: dict[str, Any] = POSTGRES_DEFAULTS | raw
+    for name in _BOOLEAN_OPTIONS & raw.keys():
+        value = raw[name].strip().lower()
+        if value not in {"true", "false"}:
+            raise DatabaseUrlError(f"KIP_DATABASE_URL: {name}={raw[name]!r} must be true or false")
+        options[name] = value == "true"
+    for name in _COUNT_OPTIONS & raw.keys():
+        value = raw[name].strip().lower()
+        if value == "none":
+            options[name] = None
+        elif value.isdigit():
+            options[name] = int(value)
+        else:
+            raise DatabaseUrlError(
+                f"KIP_DATABASE_URL: {name}={raw[name]!r} must be a whole number >= 0 or none"
+            )
+    return options
+
+
 def from_url(url: str) -> dict[str, Any]:
     """Django's DATABASES['default'] for `sqlite:///path` or `postgresql://user@host:port/name`."""
     parsed = urlparse(url)
@@ -48,7 +81,7 @@ def from_url(url: str) -> dict[str, Any]:
         name = parsed.path.removeprefix("/")
         if not name:
             raise DatabaseUrlError(f"KIP_DATABASE_URL: {url!r} names no database")
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        options = _postgres_options({k: v[-1] for k, v in parse_qs(parsed.query).items()})
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(name),
