@@ -218,6 +218,7 @@ def test_basic_credentials_are_throttled(
     assert locked.status_code == 429
     assert (locked.json()["field"], locked.json()["rule"]) == ("authorization", "auth.throttled")
     assert "try again in 900 s" in locked.json()["detail"]
+    assert locked.headers["Retry-After"] == "900"
     # The same username from another address is not locked.
     elsewhere = call(PASSWORD, REMOTE_ADDR="10.0.0.9")
     assert elsewhere.status_code == (401 if username == "nobody" else 200)

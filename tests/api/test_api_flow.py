@@ -140,8 +140,15 @@ def test_bad_input_is_a_4xx_with_field_and_rule(
         assert response.status_code == status, (url, body, response.content)
         data = response.json()
         if status >= 400:
-            assert set(data) == {"detail", "field", "rule"}, data
+            assert set(data) == {"detail", "field", "rule", "errors"}, data
             assert not field or data["field"] == field, data
+            # The first of the listed errors is the one the top-level keys name.
+            first = data["errors"][0]
+            assert (first["field"], first["rule"], first["detail"]) == (
+                data["field"],
+                data["rule"],
+                data["detail"],
+            )
 
 
 def test_researchers_see_no_identifiers(world: World, client_for: Callable[[User], Client]) -> None:

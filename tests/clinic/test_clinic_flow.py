@@ -86,10 +86,13 @@ def test_an_empty_check_in_and_a_baseline_check_without_its_value_are_refused_by
     assert refused.status_code == 422
     page = refused.content.decode()
     assert "eligibility.checks.baseline_nprs.records" in page
-    # The NPRS input of the check-in form is marked, and read with the refusal.
+    # The NPRS input of the check-in form is marked, and read with the refusal beside it.
     assert re.search(
-        r'name="baseline_nprs"[^>]*aria-invalid="true" aria-describedby="error-checks"', page
+        r'name="baseline_nprs"[^>]*aria-invalid="true"'
+        r' aria-describedby="error-checks-baseline_nprs"',
+        page,
     )
+    assert re.search(r'<span class="field-error" id="error-checks-baseline_nprs">', page)
     assert not clinic.infusion.checks.filter(check_id="baseline_nprs").exists()
 
 

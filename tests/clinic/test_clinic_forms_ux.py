@@ -30,8 +30,11 @@ def test_a_refused_rate_marks_the_rate_field_and_keeps_other_forms_clean(clinic:
     page = post(nurse, "infusion-rate", pk, minute="7", rate_mg_per_h="500")
     assert "limits.hard_max_rate" in page
     rate = input_tag(page, "rate-value")
-    assert 'aria-invalid="true"' in rate and 'aria-describedby="error-rate"' in rate
+    # Read with the message beside it; the summary at the form's top lists it too.
+    assert 'aria-invalid="true"' in rate
+    assert 'aria-describedby="error-rate-rate_mg_per_h"' in rate
     assert 'value="500"' in rate and 'id="error-rate"' in page
+    assert 'id="error-rate-rate_mg_per_h">Rate (mg/h): refused' in page
     assert 'aria-invalid="true"' not in input_tag(page, "rate-minute")
     assert 'value="7"' in input_tag(page, "rate-minute")
     # The soft-limit request and the event form keep their own defaults, not the refused values.

@@ -107,6 +107,7 @@ class LoginThrottled(ServiceError):
     status = 429
 
     def __init__(self, wait: int) -> None:
+        self.wait = wait  # seconds, sent as Retry-After
         super().__init__(
             "authorization",
             "auth.throttled",

@@ -1,14 +1,23 @@
 """Reading form fields. Forms only parse what was typed; every clinical rule is the services'
-(kip.registry.services), whose errors are shown beside the form."""
+(kip.registry.services), whose errors are shown beside the fields they name.
+
+A refused submission names every field to correct at once: `Form` reads all the fields and keeps
+each one that does not parse, and a view hands the values that did parse to the service's checks
+(which read no database) before raising them all together (FieldErrors)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 from django.http import QueryDict
 
-from kip.registry.services.errors import ServiceError
+from kip.registry.services.errors import Refusals, ServiceError
+
+T = TypeVar("T")
 
 # What a refusal calls a field on the clinic's pages: the label the form shows, so the nurse reads
 # "Baseline pain (NPRS 0–10)" and not the service's code. The API keeps the codes (its contract);
@@ -92,17 +101,136 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
+class FieldErrors(ValueError):
+    """Every refusal of one submission: the fields that do not parse, and the services' refusals
+    of the values that did. `field` is the first one's, like a single error's."""
+
+    def __init__(self, errors: Sequence[FieldError | ServiceError]) -> None:
+        if not errors:
+            raise ValueError("FieldErrors needs at least one error")
+        self.errors = tuple(errors)
+        self.field = errors[0].field
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+# What a view catches to show the form again with its errors (NotFound is caught before it).
+Refused = (ServiceError, FieldError, FieldErrors)
+
+
 def label(field: str) -> str:
     """The form's label for a field code, or the code itself when no form names it."""
     return LABELS.get(field, field)
 
 
 def error_text(exc: ServiceError | FieldError) -> str:
-    """A refusal as a clinic page shows it: the field's label, the rule's text and (for a
+    """One error as a clinic page shows it: the field's label, the rule's text and (for a
     service's refusal) the rule's code."""
     if isinstance(exc, ServiceError):
         return f"{label(exc.field)}: {exc.message} ({exc.rule})"
     return f"{label(exc.field)}: {exc.message}"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One error of a refused submission as the page shows it, beside `field`."""
+
+    field: str
+    text: str
+
+
+def shown(exc: ServiceError | FieldError | FieldErrors, order: Sequence[str] = ()) -> list[Shown]:
+    """Every error of a refusal, in the order of the form's fields (`order`: the names as
+    submitted, which is the form's order); errors naming no submitted field come last."""
+    singles: list[ServiceError | FieldError] = []
+    for error in exc.errors if isinstance(exc, FieldErrors) else (exc,):
+        singles.extend(error.errors if isinstance(error, ServiceError) else (error,))
+    position = {name: i for i, name in enumerate(order)}
+    items = [Shown(e.field, error_text(e)) for e in singles]
+    return sorted(items, key=lambda item: position.get(item.field, len(position)))
+
+
+def all_text(exc: ServiceError | FieldError | FieldErrors) -> str:
+    """Every error of a refusal on one line, for a message shown after a redirect."""
+    return "; ".join(item.text for item in shown(exc))
+
+
+def refused_context(
+    exc: ServiceError | FieldError | FieldErrors, form: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a page needs to show a refused form again: every error by form (the summary at the
+    form's top, see _error.html), each beside its own field (the `field_error` and `invalid`
+    tags), and the values as typed."""
+    items = shown(exc, list(data.keys()))
+    return {
+        "errors": {form: items},
+        "posted": data,
+        "posted_form": form,
+    }
+
+
+class Form:
+    """One submission read field by field. A field that does not parse is noted and read as
+    missing (None), so that `check` reports every such field at once instead of the first."""
+
+    def __init__(self, data: QueryDict) -> None:
+        self.data = data
+        self.errors: list[FieldError] = []
+
+    def _read(self, parse: Callable[[], T]) -> T | None:
+        try:
+            return parse()
+        except FieldError as exc:
+            self.errors.append(exc)
+            return None
+
+    def refuse(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message))
+
+    def text(self, name: str, limit: int = 500) -> str:
+        return text(self.data, name, limit)
+
+    def checkbox(self, name: str) -> bool:
+        return checkbox(self.data, name)
+
+    def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
+        return self._read(lambda: decimal(self.data, name, required=required))
+
+    def number(self, name: str, *, required: bool = False) -> float | None:
+        value = self.decimal(name, required=required)
+        return None if value is None else float(value)
+
+    def integer(self, name: str, *, required: bool = False) -> int | None:
+        return self._read(lambda: integer(self.data, name, required=required))
+
+    def boolean(self, name: str) -> bool | None:
+        return self._read(lambda: boolean(self.data, name))
+
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        return self._read(lambda: day(self.data, name, required=required))
+
+    def choice(self, name: str, allowed: Sequence[str], message: str) -> str:
+        """The selected value, "" when none is; one not in `allowed` is refused with `message`."""
+        raw = self.data.get(name, "")
+        if raw and raw not in allowed:
+            self.refuse(name, message)
+            return ""
+        return raw
+
+    def confirmed(self, name: str, what: str) -> None:
+        self._read(lambda: confirmed(self.data, name, what))
+
+    def check(self, values: Callable[[Refusals], object] | None = None) -> None:
+        """Raise FieldErrors when a field did not parse, with the refusals `values` notes about
+        the fields that did (a service's checks that read no database); the service itself is
+        then not called. When every field parses, nothing is raised: the service checks them."""
+        if not self.errors:
+            return
+        found = Refusals()
+        if values is not None:
+            values(found)
+        # A field that did not parse was read as missing: its own error says why.
+        unparsed = {e.field for e in self.errors}
+        raise FieldErrors([*self.errors, *(e for e in found.found if e.field not in unparsed)])
 
 
 def confirmed(data: QueryDict, name: str, what: str) -> None:

@@ -19,17 +19,25 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "input"
 
 
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every problem as (field, message), in pydantic's order, so a caller can report them all."""
+    out: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False):
+        # Union and function validators put their own names into the location; keep only
+        # field names.
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or "-" in p)))
+        msg = error["msg"]
+        if error["type"] == "missing":
+            msg = "required field is missing"
+        elif error["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the format)"
+        out.append((_location(loc), msg.removeprefix("Value error, ")))
+    return out
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """The first problem as `field: rule`, plus a count of any others."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    # Union and function validators put their own names into the location; keep only field names.
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and ("[" in p or "-" in p)))
-    msg = first["msg"]
-    if first["type"] == "missing":
-        msg = "required field is missing"
-    elif first["type"] == "extra_forbidden":
-        msg = "unknown field (not part of the format)"
-    msg = msg.removeprefix("Value error, ")
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return f"{_location(loc)}: {msg}{more}"
+    problems = validation_problems(exc)
+    field, msg = problems[0]
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return f"{field}: {msg}{more}"

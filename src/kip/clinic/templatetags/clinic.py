@@ -34,13 +34,42 @@ def posted(context: template.Context, name: str, default: object = "", form: str
     return "" if default is None else default
 
 
+def _shown(context: template.Context, form: str) -> list[Any]:
+    """The errors of `form` when it is the form just refused (kip.clinic.forms.Shown)."""
+    if context.get("posted_form") != form:
+        return []
+    errors = context.get("errors") or {}
+    found: list[Any] = errors.get(form) or []
+    return found
+
+
 @register.simple_tag(takes_context=True)
 def invalid(context: template.Context, form: str, *fields: str) -> str:
-    """Marks the input a refusal names, so the nurse sees which field to correct and a screen
-    reader reads the reason with it."""
-    if context.get("posted_form") == form and context.get("error_field") in fields:
-        return format_html(' aria-invalid="true" aria-describedby="error-{}"', form)
-    return ""
+    """Marks an input a refusal names, so the nurse sees each field to correct and a screen
+    reader reads the reason with it. The first name is the input's own: its error is read from
+    the message beside it (`field_error`); the others are refusals that concern the input among
+    others (the whole baseline, the approval of a rate), read from the summary at the form's top."""
+    ids: list[str] = []
+    for item in _shown(context, form):
+        if item.field not in fields:
+            continue
+        target = f"error-{form}-{item.field}" if item.field == fields[0] else f"error-{form}"
+        if target not in ids:
+            ids.append(target)
+    if not ids:
+        return ""
+    return format_html(' aria-invalid="true" aria-describedby="{}"', " ".join(ids))
+
+
+@register.simple_tag(takes_context=True)
+def field_error(context: template.Context, form: str, field: str) -> str:
+    """The error of one field, beside it (the id `invalid` points the input to)."""
+    texts = [item.text for item in _shown(context, form) if item.field == field]
+    if not texts:
+        return ""
+    return format_html(
+        '<span class="field-error" id="error-{}-{}">{}</span>', form, field, " ".join(texts)
+    )
 
 
 WORDS = {

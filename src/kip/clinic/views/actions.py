@@ -4,7 +4,7 @@ the protocol (hard and soft limits, PRN caps, required checks) and write the aud
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -23,6 +23,7 @@ from kip.registry.services import clearances, deviations, events, planning, sess
 from kip.registry.services.errors import NotFound, ServiceError
 
 Outcome = str  # the message shown after a successful write
+T = TypeVar("T")
 
 
 def _flowsheet_after(
@@ -37,16 +38,10 @@ def _flowsheet_after(
         outcome = write(user)
     except NotFound:
         raise Http404("no such record at your sites") from None
-    except (ServiceError, forms.FieldError) as exc:
+    except forms.Refused as exc:
         infusion = guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
         context = flowsheet_context(request, infusion)
-        message = forms.error_text(exc)
-        context |= {
-            "errors": {form: message},
-            "error_field": exc.field,
-            "posted": request.POST,
-            "posted_form": form,
-        }
+        context |= forms.refused_context(exc, form, request.POST)
         return render(request, "clinic/flowsheet.html", context, status=422)
     messages.success(request, outcome)
     return HttpResponseRedirect(reverse("flowsheet", args=[infusion_pk]) + f"#{form}")
@@ -57,10 +52,10 @@ def _n(value: Any) -> str:
     return f"{float(value):g}"
 
 
-def _minute(data: Any) -> float:
-    value = forms.decimal(data, "minute", required=True)
+def _given(value: T | None) -> T:
+    """A required value once Form.check has passed (it is None only when refused)."""
     assert value is not None
-    return float(value)
+    return value
 
 
 @require_POST
@@ -68,14 +63,18 @@ def check_in(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
+        f = forms.Form(data)
+        weight = f.decimal("weight_kg")
+        nprs = f.integer("baseline_nprs")
+        f.check(lambda found: sessions.check_baseline(found, weight_kg=weight, baseline_nprs=nprs))
         sessions.check_in(
             user,
             pk,
-            weight_kg=forms.decimal(data, "weight_kg"),
-            baseline_nprs=forms.integer(data, "baseline_nprs"),
-            baseline_function=forms.text(data, "baseline_function", 200),
-            baseline_satisfaction=forms.text(data, "baseline_satisfaction", 200),
-            baseline_analgesics=forms.text(data, "baseline_analgesics"),
+            weight_kg=weight,
+            baseline_nprs=nprs,
+            baseline_function=f.text("baseline_function", 200),
+            baseline_satisfaction=f.text("baseline_satisfaction", 200),
+            baseline_analgesics=f.text("baseline_analgesics"),
         )
         return "Checked in: baseline recorded."
 
@@ -109,8 +108,11 @@ def premedicate(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
-        drug = forms.text(data, "drug", 64)
-        dose = sessions.give_premedication(user, pk, drug, minute=_minute(data))
+        f = forms.Form(data)
+        drug = f.text("drug", 64)
+        minute = f.number("minute", required=True)
+        f.check()
+        dose = sessions.give_premedication(user, pk, drug, minute=_given(minute))
         return f"Premedication given: {dose.drug} {_n(dose.dose_mg)} mg {dose.route}."
 
     return _flowsheet_after(request, pk, "premedication", write)
@@ -130,20 +132,22 @@ def set_rate(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
-        rate = forms.decimal(data, "rate_mg_per_h", required=True)
-        assert rate is not None
+        f = forms.Form(data)
+        minute = f.number("minute", required=True)
+        rate = f.number("rate_mg_per_h", required=True)
         infusion = guards.infusion_or_404(request, pk, Action.RUN_INFUSION)
-        approving = forms.checkbox(data, "approve")
+        approving = f.checkbox("approve")
         if approving and not guards.can_at(request, Action.APPROVE_DEVIATION, infusion.patient):
-            raise forms.FieldError("approve", "only a physician at this site can approve")
+            f.refuse("approve", "only a physician at this site can approve")
+        f.check(lambda found: sessions.check_rate(found, minute, rate))
         recorded = sessions.record_rate(
             user,
             pk,
-            _minute(data),
-            float(rate),
+            _given(minute),
+            _given(rate),
             # The approver is the signed-in physician, never a name picked from a list.
             approved_by_id=user.pk if approving else None,
-            reason=forms.text(data, "reason"),
+            reason=f.text("reason"),
         )
         step = recorded.step
         note = " (soft-limit deviation, approved)" if step.approved_by_id else ""
@@ -157,18 +161,18 @@ def vitals(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
-        temperature = forms.decimal(data, "temperature_c")
-        recorded = sessions.record_vitals(
-            user,
-            pk,
-            _minute(data),
-            temperature_c=None if temperature is None else float(temperature),
-            systolic_mmhg=forms.integer(data, "systolic_mmhg"),
-            diastolic_mmhg=forms.integer(data, "diastolic_mmhg"),
-            heart_rate_bpm=forms.integer(data, "heart_rate_bpm"),
-            spo2_pct=forms.integer(data, "spo2_pct"),
-            respiratory_rate=forms.integer(data, "respiratory_rate"),
-        )
+        f = forms.Form(data)
+        minute = f.number("minute", required=True)
+        readings: dict[str, Any] = {
+            "temperature_c": f.number("temperature_c"),
+            "systolic_mmhg": f.integer("systolic_mmhg"),
+            "diastolic_mmhg": f.integer("diastolic_mmhg"),
+            "heart_rate_bpm": f.integer("heart_rate_bpm"),
+            "spo2_pct": f.integer("spo2_pct"),
+            "respiratory_rate": f.integer("respiratory_rate"),
+        }
+        f.check(lambda found: sessions.check_vitals(found, minute, **readings))
+        recorded = sessions.record_vitals(user, pk, _given(minute), **readings)
         triggered = recorded.next.events_triggered_by_vitals if recorded.next else []
         alert = f" Alert: {', '.join(triggered)}: report the event." if triggered else ""
         return f"Vitals at minute {_n(recorded.vitals.minute)} recorded.{alert}"
@@ -181,14 +185,18 @@ def adverse_event(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
+        f = forms.Form(data)
+        term = f.text("term", 64)
+        minute = f.number("minute", required=True)
+        f.check(lambda found: events.check_event(found, term, minute))
         reported = events.report_adverse_event(
             user,
             pk,
-            forms.text(data, "term", 64),
-            _minute(data),
-            can_take_oral=not forms.checkbox(data, "cannot_take_oral"),
-            self_resolved=forms.checkbox(data, "self_resolved"),
-            note=forms.text(data, "note"),
+            term,
+            _given(minute),
+            can_take_oral=not f.checkbox("cannot_take_oral"),
+            self_resolved=f.checkbox("self_resolved"),
+            note=f.text("note"),
         )
         r = reported.response
         said = {
@@ -225,12 +233,15 @@ def give_prn(request: HttpRequest, pk: int) -> HttpResponse:
     infusion_pk = _event_infusion(request, pk, Action.RUN_INFUSION)
 
     def write(user: User) -> Outcome:
+        f = forms.Form(data)
+        minute = f.number("minute", required=True)
+        f.check()
         given = events.give_prn(
             user,
             pk,
-            forms.text(data, "prn_id", 64),
-            _minute(data),
-            can_take_oral=not forms.checkbox(data, "cannot_take_oral"),
+            f.text("prn_id", 64),
+            _given(minute),
+            can_take_oral=not f.checkbox("cannot_take_oral"),
         )
         d = given.dose
         return f"PRN given: {d.drug} {_n(d.dose_mg)} mg {d.route} at minute {_n(d.minute)}."
@@ -261,10 +272,13 @@ def resolve_event(request: HttpRequest, pk: int) -> HttpResponse:
     infusion_pk = _event_infusion(request, pk, Action.RUN_INFUSION)
 
     def write(user: User) -> Outcome:
+        f = forms.Form(data)
         raw = data.get("resolution", "")
         if raw not in Resolution.values or raw == Resolution.ONGOING:
-            raise forms.FieldError("resolution", "choose how it resolved")
-        event = events.resolve_adverse_event(user, pk, _minute(data), Resolution(raw))
+            f.refuse("resolution", "choose how it resolved")
+        minute = f.number("minute", required=True)
+        f.check()
+        event = events.resolve_adverse_event(user, pk, _given(minute), Resolution(raw))
         return f"{event.term.capitalize()} resolved: {event.get_resolution_display().lower()}."
 
     return _flowsheet_after(request, infusion_pk, "events", write)
@@ -275,15 +289,17 @@ def end(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
+        f = forms.Form(data)
+        max_rate = f.number("max_rate_tolerated")
         # Ending cannot be undone: the form asks for a tick, and a post without it is refused.
-        forms.confirmed(data, "confirm_end", "ending the infusion")
-        max_rate = forms.decimal(data, "max_rate_tolerated")
+        f.confirmed("confirm_end", "ending the infusion")
+        f.check()
         ended = sessions.end_infusion(
             user,
             pk,
-            stopped_early=forms.checkbox(data, "stopped_early"),
-            max_rate_tolerated=None if max_rate is None else float(max_rate),
-            note=forms.text(data, "note"),
+            stopped_early=f.checkbox("stopped_early"),
+            max_rate_tolerated=max_rate,
+            note=f.text("note"),
         )
         calls = ", ".join(f"{f.get_kind_display()} {f.due_on:%Y-%m-%d}" for f in ended.follow_ups)
         return f"Infusion ended. Follow-ups scheduled: {calls or 'none'}."
@@ -298,16 +314,15 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     user = guards.user_of(request)
     guards.patient_or_404(request, pk, Action.RUN_INFUSION)  # before reading the form
     try:
-        on_date = forms.day(data, "on_date", required=True)
-        assert on_date is not None
-        scheduled = planning.schedule_infusion(
-            user, pk, on_date, weight_kg=forms.decimal(data, "weight_kg")
-        )
+        f = forms.Form(data)
+        on_date = f.day("on_date", required=True)
+        weight = f.decimal("weight_kg")
+        f.check()
+        scheduled = planning.schedule_infusion(user, pk, _given(on_date), weight_kg=weight)
     except NotFound:
         raise Http404("no such patient at your sites") from None
-    except (ServiceError, forms.FieldError) as exc:
-        message = forms.error_text(exc)
-        messages.error(request, f"Not scheduled: {message}")
+    except forms.Refused as exc:
+        messages.error(request, f"Not scheduled: {forms.all_text(exc)}")
         return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
     inf = scheduled.infusion
     messages.success(request, f"Infusion {inf.number} scheduled for {inf.planned_on:%Y-%m-%d}.")
@@ -320,10 +335,12 @@ def request_deviation(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(user: User) -> Outcome:
-        rate = forms.decimal(data, "rate_mg_per_h", required=True)
-        assert rate is not None
+        f = forms.Form(data)
+        minute = f.number("minute", required=True)
+        rate = f.number("rate_mg_per_h", required=True)
+        f.check(lambda found: sessions.check_rate(found, minute, rate))
         done = deviations.request_deviation(
-            user, pk, _minute(data), float(rate), reason=forms.text(data, "reason")
+            user, pk, _given(minute), _given(rate), reason=f.text("reason")
         )
         r = done.request
         return (
@@ -391,7 +408,7 @@ def clear_exclusion(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("no such patient at your sites") from None
     except ServiceError as exc:
-        messages.error(request, f"Not cleared: {forms.error_text(exc)}")
+        messages.error(request, f"Not cleared: {forms.all_text(exc)}")
         return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
     messages.success(request, f"Exclusion cleared after review: {cleared.exclusion_id}.")
     return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")

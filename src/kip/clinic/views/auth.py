@@ -64,7 +64,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         "expired": _expired_message(request.GET.get("expired")),
         "idle_minutes": settings.KIP_IDLE_TIMEOUT_SECONDS // 60,
     }
-    return render(request, "clinic/login.html", context, status=status)
+    response = render(request, "clinic/login.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = str(throttle.locked_wait(request))
+    return response
 
 
 @require_POST

@@ -55,34 +55,30 @@ def _context(request: HttpRequest, fu: FollowUp) -> dict[str, Any]:
     }
 
 
-def _answers(data: Any) -> service.FollowUpAnswers:
-    change = data.get("medication_change", "")
-    if change and change not in MedicationChange.values:
-        raise forms.FieldError("medication_change", "choose from the list")
-    relief = forms.decimal(data, "relief_hours")
-    choice = data.get("patient_choice", "")
-    if choice and choice not in PatientChoice.values:
-        raise forms.FieldError("patient_choice", "continue, stop or empty")
+def _answers(f: forms.Form) -> service.FollowUpAnswers:
+    """The answers as typed; a field that does not parse is noted in `f` and read as missing."""
+    change = f.choice("medication_change", MedicationChange.values, "choose from the list")
+    choice = f.choice("patient_choice", PatientChoice.values, "continue, stop or empty")
     return service.FollowUpAnswers(
-        nprs=forms.integer(data, "nprs"),
-        qualifier=forms.text(data, "qualifier", 200),
-        functional_improvement=forms.boolean(data, "functional_improvement"),
-        analgesics_reduced=forms.boolean(data, "analgesics_reduced"),
-        relief_hours=None if relief is None else float(relief),
-        relief_ongoing=forms.checkbox(data, "relief_ongoing"),
-        satisfaction=forms.text(data, "satisfaction", 200),
-        adverse_events_reported=forms.text(data, "adverse_events_reported"),
-        pain_returned_to_baseline=forms.boolean(data, "pain_returned_to_baseline"),
+        nprs=f.integer("nprs"),
+        qualifier=f.text("qualifier", 200),
+        functional_improvement=f.boolean("functional_improvement"),
+        analgesics_reduced=f.boolean("analgesics_reduced"),
+        relief_hours=f.number("relief_hours"),
+        relief_ongoing=f.checkbox("relief_ongoing"),
+        satisfaction=f.text("satisfaction", 200),
+        adverse_events_reported=f.text("adverse_events_reported"),
+        pain_returned_to_baseline=f.boolean("pain_returned_to_baseline"),
         medication_change=MedicationChange(change) if change else None,
-        function_worse=forms.boolean(data, "function_worse"),
-        mobility_worse=forms.boolean(data, "mobility_worse"),
-        mood_worse=forms.boolean(data, "mood_worse"),
-        appetite_worse=forms.boolean(data, "appetite_worse"),
-        note=forms.text(data, "note", 1000),
+        function_worse=f.boolean("function_worse"),
+        mobility_worse=f.boolean("mobility_worse"),
+        mood_worse=f.boolean("mood_worse"),
+        appetite_worse=f.boolean("appetite_worse"),
+        note=f.text("note", 1000),
         patient_choice=PatientChoice(choice) if choice else None,
-        adverse_event_limited=forms.checkbox(data, "adverse_event_limited"),
-        deceased=forms.checkbox(data, "deceased"),
-        other_stop_reason=forms.text(data, "other_stop_reason", 200),
+        adverse_event_limited=f.checkbox("adverse_event_limited"),
+        deceased=f.checkbox("deceased"),
+        other_stop_reason=f.text("other_stop_reason", 200),
     )
 
 
@@ -92,26 +88,19 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         user = guards.user_of(request)
         try:
-            done_on = forms.day(request.POST, "done_on", required=True)
+            f = forms.Form(request.POST)
+            done_on = f.day("done_on", required=True)
+            answers = _answers(f)
+            f.check(lambda found: service.check_answers(found, answers))
             assert done_on is not None
             recorded = service.record_follow_up(
-                user,
-                pk,
-                _answers(request.POST),
-                done_on=done_on,
-                reason=forms.text(request.POST, "reason"),
+                user, pk, answers, done_on=done_on, reason=f.text("reason")
             )
         except NotFound:
             raise Http404("no such follow-up at your sites") from None
-        except (ServiceError, forms.FieldError) as exc:
+        except forms.Refused as exc:
             context = _context(request, fu)
-            message = forms.error_text(exc)
-            context |= {
-                "errors": {"record": message},
-                "error_field": exc.field,
-                "posted": request.POST,
-                "posted_form": "record",
-            }
+            context |= forms.refused_context(exc, "record", request.POST)
             return render(request, "clinic/follow_up.html", context, status=422)
         verdict = recorded.classification
         summary = ""
@@ -128,17 +117,15 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
     user = guards.user_of(request)
     try:
+        f = forms.Form(data)
         agree = data.get("agree") == "yes"
         if agree:
             # A decision is kept for good: agreeing takes a tick, not one click.
-            forms.confirmed(data, "confirm_agree", "the engine's classification")
-        responder = None if agree else forms.boolean(data, "responder")
-        raw_cont = data.get("continuation", "")
-        raw_stop = data.get("stop_reason", "")
-        if raw_cont and raw_cont not in Continuation.values:
-            raise forms.FieldError("continuation", "choose from the list")
-        if raw_stop and raw_stop not in EndReason.values:
-            raise forms.FieldError("stop_reason", "choose from the list")
+            f.confirmed("confirm_agree", "the engine's classification")
+        responder = None if agree else f.boolean("responder")
+        raw_cont = f.choice("continuation", Continuation.values, "choose from the list")
+        raw_stop = f.choice("stop_reason", EndReason.values, "choose from the list")
+        f.check()
         decision, _ = service.confirm_response(
             user,
             pk,
@@ -146,19 +133,13 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             responder=responder,
             continuation=None if agree or not raw_cont else Continuation(raw_cont),
             stop_reason=EndReason(raw_stop) if raw_stop else None,
-            reason=forms.text(data, "reason"),
+            reason=f.text("reason"),
         )
     except NotFound:
         raise Http404("no such follow-up at your sites") from None
-    except (ServiceError, forms.FieldError) as exc:
+    except forms.Refused as exc:
         context = _context(request, fu)
-        message = forms.error_text(exc)
-        context |= {
-            "errors": {"decision": message},
-            "error_field": exc.field,
-            "posted": data,
-            "posted_form": "decision",
-        }
+        context |= forms.refused_context(exc, "decision", data)
         return render(request, "clinic/follow_up.html", context, status=422)
     what = "confirmed" if not decision.override_reason else "overridden"
     messages.success(request, f"Response decision {what}: {decision.get_continuation_display()}.")

@@ -42,22 +42,22 @@ def interruptions(request: HttpRequest) -> HttpResponse:
 def create_interruption(request: HttpRequest) -> HttpResponse:
     data = request.POST
     try:
-        starts_on = forms.day(data, "starts_on", required=True)
-        assert starts_on is not None
+        f = forms.Form(data)
+        starts_on = f.day("starts_on", required=True)
+        ends_on = f.day("ends_on")
         raw_site = data.get("site_id", "")
+        site_id = None if raw_site == "all" else f.integer("site_id", required=True)
+        reason = f.text("reason", 200)
+        f.check(lambda found: service.check_interruption(found, starts_on, ends_on, reason))
+        assert starts_on is not None
         made = service.create_service_interruption(
-            guards.user_of(request),
-            starts_on,
-            forms.text(data, "reason", 200),
-            ends_on=forms.day(data, "ends_on"),
-            site_id=None if raw_site == "all" else forms.integer(data, "site_id", required=True),
+            guards.user_of(request), starts_on, reason, ends_on=ends_on, site_id=site_id
         )
     except NotFound:
         raise Http404("no such site among yours") from None
-    except (ServiceError, forms.FieldError) as exc:
+    except forms.Refused as exc:
         context = _context(request)
-        message = forms.error_text(exc)
-        context |= {"errors": {"create": message}, "posted": data}
+        context |= forms.refused_context(exc, "create", data)
         status = 403 if isinstance(exc, ServiceError) and exc.status == 403 else 422
         return render(request, "clinic/interruptions.html", context, status=status)
     messages.success(

@@ -48,7 +48,8 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "sites": sites,
         "roles": Role.choices,
         "me": actor.pk,
-        "error": {},
+        "errors": {},
+        "error_pk": None,  # the account or membership whose row form was refused
         "posted": {},
     }
 
@@ -73,11 +74,9 @@ def _after(
         outcome = write(guards.user_of(request))
     except NotFound:
         raise Http404("not at your sites") from None
-    except (ServiceError, forms.FieldError) as exc:
+    except forms.Refused as exc:
         context = _context(request)
-        message = forms.error_text(exc)
-        error = {"form": form, "pk": pk, "message": message}
-        context |= {"error": error, "posted": request.POST, "posted_form": form}
+        context |= forms.refused_context(exc, form, request.POST) | {"error_pk": pk}
         status = exc.status if isinstance(exc, ServiceError) and exc.status == 403 else 422
         return render(request, "clinic/staff.html", context, status=status)
     messages.success(request, outcome)
@@ -108,17 +107,19 @@ def create_user(request: HttpRequest) -> HttpResponse:
     data = request.POST
 
     def write(actor: User) -> str:
-        site_id = forms.integer(data, "site_id", required=True)
+        f = forms.Form(data)
+        site_id = f.integer("site_id", required=True)
+        f.check()
         assert site_id is not None
         made = service.create_user(
             actor,
             site_id,
-            username=forms.text(data, "username", 150),
-            first_name=forms.text(data, "first_name", 150),
-            last_name=forms.text(data, "last_name", 150),
+            username=f.text("username", 150),
+            first_name=f.text("first_name", 150),
+            last_name=f.text("last_name", 150),
             password=data.get("password", ""),
             role=data.get("role", ""),
-            reason=forms.text(data, "reason"),
+            reason=f.text("reason"),
         )
         return (
             f"Account {made.user.username} created: {made.get_role_display()} at {made.site.code}."

@@ -24,7 +24,13 @@ from kip.registry.audit.models import AuditAction, AuditEntry
 from kip.registry.models import Membership, Site
 from kip.registry.models.choices import Role
 from kip.registry.services.common import Source, writing
-from kip.registry.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from kip.registry.services.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Refusals,
+    ServiceError,
+)
 
 LAST_ADMIN_RULE = "admin.own_last_admin_membership"
 SELF_RULE = "admin.own_account"
@@ -66,6 +72,15 @@ def _role(role: str) -> Role:
     if role not in Role.values:
         raise ServiceError("role", "admin.role", "choose nurse, physician, researcher or admin")
     return Role(role)
+
+
+def _checked(found: Refusals, reason: str, role: str) -> tuple[str, Role]:
+    """The reason and the role, refused together with the submission's other refusals."""
+    why = found.check(lambda: _reason(reason))
+    the_role = found.check(lambda: _role(role))
+    found.raise_any()
+    assert why is not None and the_role is not None
+    return why, the_role
 
 
 def _site(actor: User, site_id: int) -> Site:
@@ -134,18 +149,20 @@ def create_user(
 ) -> Membership:
     """A new account with one role at one of the actor's sites."""
     site = _site(actor, site_id)
-    why = _reason(reason)
-    the_role = _role(role)
+    found = Refusals()
     username = username.strip()
     if not username or len(username) > 150:
-        raise ServiceError("username", "admin.username", "1 to 150 characters")
-    if User.objects.filter(username__iexact=username).exists():
-        raise Conflict("username", "admin.username_taken", "this username is taken")
+        found.refuse("username", "admin.username", "1 to 150 characters")
     user = User(username=username, first_name=first_name.strip(), last_name=last_name.strip())
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ServiceError("password", "auth.password_validators", " ".join(exc.messages)) from None
+        found.refuse("password", "auth.password_validators", " ".join(exc.messages))
+    why, the_role = _checked(found, reason, role)
+    # A taken username is the registry's state, not a value to correct: asked once the values
+    # pass.
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict("username", "admin.username_taken", "this username is taken")
     user.set_password(password)
     with writing(actor, why, source):
         user.save()
@@ -170,8 +187,7 @@ def add_membership(
     if user is None:
         raise NotFound("user_id", "auth.user", "not found")
     site = _site(actor, site_id)
-    why = _reason(reason)
-    the_role = _role(role)
+    why, the_role = _checked(Refusals(), reason, role)
     held = Membership.objects.filter(user=user, site=site).first()
     taken = Conflict(
         "site_id",
@@ -192,8 +208,7 @@ def change_role(
     actor: User, membership_id: int, role: str, *, reason: str, source: Source = "app"
 ) -> Membership:
     membership = _membership(actor, membership_id)
-    why = _reason(reason)
-    the_role = _role(role)
+    why, the_role = _checked(Refusals(), reason, role)
     if the_role != Role.ADMIN:
         _keeps_admin(actor, membership)
     with writing(actor, why, source):

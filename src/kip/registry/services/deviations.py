@@ -17,7 +17,7 @@ from kip.registry.access import Action
 from kip.registry.models import DeviationRequest, Infusion, TitrationStep
 from kip.registry.models.choices import DeviationStatus, InfusionStatus
 from kip.registry.services.common import Source, get_deviation_request, get_infusion, writing
-from kip.registry.services.errors import Conflict, ServiceError
+from kip.registry.services.errors import Conflict, Refusals, ServiceError
 from kip.registry.services.sessions import classify_rate, engine_next, require_status, store_step
 
 RUNNING = (InfusionStatus.RUNNING,)
@@ -68,12 +68,15 @@ def request_deviation(
     a rate within the protocol needs no approval (set it directly)."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, RUNNING, "request a rate for")
-    checked = classify_rate(infusion, minute, rate_mg_per_h)
-    if checked.proposed.classification is not Classification.SOFT_LIMIT:
-        raise ServiceError(
+    found = Refusals()
+    checked = found.check(lambda: classify_rate(infusion, minute, rate_mg_per_h))
+    if checked is not None and checked.proposed.classification is not Classification.SOFT_LIMIT:
+        found.refuse(
             "rate_mg_per_h", "limits.soft_deviation", "within the protocol: set the rate directly"
         )
-    text = _reason(reason)
+    text = found.check(lambda: _reason(reason))
+    found.raise_any()
+    assert checked is not None and text is not None
     if pending(infusion).exists():
         raise Conflict(
             "infusion_id",

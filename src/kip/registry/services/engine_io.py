@@ -15,7 +15,7 @@ from kip.protocol import classify, plan, titrate
 from kip.protocol.adverse import GivenDose
 from kip.protocol.common import Patient as EnginePatient
 from kip.protocol.common import Sex, Vitals
-from kip.protocol.errors import describe_validation_error
+from kip.protocol.errors import validation_problems
 from kip.protocol.model import PhysicianOption, Route
 from kip.protocol.session import RateChange
 from kip.registry.models import (
@@ -39,7 +39,7 @@ from kip.registry.models.choices import (
     Resolution,
 )
 from kip.registry.prepared import Prepared
-from kip.registry.services.errors import ServiceError
+from kip.registry.services.errors import Refusals, together
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,13 +50,15 @@ ASSESSING = (FollowUpKind.CALL_24H, FollowUpKind.CLINIC_VISIT)
 
 
 def build(model: type[M], **fields: Any) -> M:
-    """An engine request from registry values; a value the engine refuses becomes a ServiceError."""
+    """An engine request from registry values; the values the engine refuses become one
+    ServiceError naming each of them (one error per field, the first pydantic reports)."""
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        line = describe_validation_error(exc)
-        field, _, message = line.partition(": ")
-        raise ServiceError(field, "protocol.input", message or line) from None
+        found = Refusals()
+        for field, message in validation_problems(exc):
+            found.refuse(field, "protocol.input", message)
+        raise together(found.found) from None
 
 
 def num(value: Decimal | None) -> float | None:

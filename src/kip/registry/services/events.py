@@ -21,7 +21,7 @@ from kip.registry.services.common import (
     protocol_of,
     writing,
 )
-from kip.registry.services.errors import Conflict, ServiceError, from_input_error
+from kip.registry.services.errors import Conflict, Refusals, ServiceError, from_input_error
 from kip.registry.services.sessions import (
     MAX_MINUTE,
     elapsed_minutes,
@@ -75,6 +75,17 @@ def _respond(
         raise from_input_error(exc) from None
 
 
+def check_event(found: Refusals, term: str, minute: float | None) -> Decimal | None:
+    """An event's term and onset minute, every refusal noted in `found` (no database read): the
+    minute to a tenth, None when it is not given or refused."""
+    if not normalise_term(term):
+        found.refuse("term", "adverse_events.events", "must name an adverse event")
+    if minute is None:
+        return None
+    at = minute
+    return found.check(lambda: tenths(at, "minute", "session.minute", Decimal(0), MAX_MINUTE))
+
+
 def report_adverse_event(
     user: User,
     infusion_id: int,
@@ -89,9 +100,10 @@ def report_adverse_event(
     """Store the event with the protocol's category and return the protocol's response."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, DURING, "report an adverse event for")
-    at = tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
-    if not normalise_term(term):
-        raise ServiceError("term", "adverse_events.events", "must name an adverse event")
+    found = Refusals()
+    at = check_event(found, term, minute)
+    found.raise_any()
+    assert at is not None
     response = _respond(infusion, _request(infusion, term, at, can_take_oral, self_resolved))
     resolved = response.response is adverse.AdverseResponse.NONE
     with writing(user, f"adverse event {response.event}", source):

@@ -24,7 +24,7 @@ from kip.registry.models.choices import (
 )
 from kip.registry.services import engine_io
 from kip.registry.services.common import Source, get_follow_up, protocol_of, writing
-from kip.registry.services.errors import Conflict, ServiceError, from_input_error
+from kip.registry.services.errors import Conflict, Refusals, from_input_error
 from kip.registry.services.sessions import tenths
 
 # classify's stop reasons as the registry's enrolment end reasons.
@@ -100,6 +100,21 @@ def classification_of(follow_up: FollowUp) -> classify.ClassifyResult | None:
         raise from_input_error(exc) from None
 
 
+def check_answers(found: Refusals, answers: FollowUpAnswers) -> Decimal | None:
+    """The answers' ranges and lengths, every refusal noted in `found` (no database read): the
+    relief hours to a tenth, None when not given or refused."""
+    if answers.nprs is not None and not 0 <= answers.nprs <= 10:
+        found.refuse("nprs", "nprs.range", "must be between 0 and 10")
+    if len(answers.other_stop_reason.strip()) > 200:
+        found.refuse("other_stop_reason", "follow_ups.other_stop_reason", "at most 200")
+    hours = answers.relief_hours
+    if hours is None:
+        return None
+    return found.check(
+        lambda: tenths(hours, "relief_hours", "relief.hours", Decimal(0), Decimal(99999))
+    )
+
+
 def record_follow_up(
     user: User,
     follow_up_id: int,
@@ -111,22 +126,14 @@ def record_follow_up(
 ) -> FollowUpRecorded:
     """Record a call or visit and classify the response; a second entry needs a reason."""
     follow_up = get_follow_up(user, follow_up_id, Action.RUN_INFUSION)
+    found = Refusals()
     if follow_up.status == FollowUpStatus.DONE and not reason.strip():
-        raise ServiceError("reason", "audit.reason_for_change", "changing a record needs a reason")
-    if answers.nprs is not None and not 0 <= answers.nprs <= 10:
-        raise ServiceError("nprs", "nprs.range", "must be between 0 and 10")
+        found.refuse("reason", "audit.reason_for_change", "changing a record needs a reason")
     if follow_up.infusion is not None and done_on < follow_up.infusion.planned_on:
-        raise ServiceError("done_on", "follow_ups.order", "is before the infusion")
+        found.refuse("done_on", "follow_ups.order", "is before the infusion")
+    relief = check_answers(found, answers)
+    found.raise_any()
     other_stop = answers.other_stop_reason.strip()
-    if len(other_stop) > 200:
-        raise ServiceError("other_stop_reason", "follow_ups.other_stop_reason", "at most 200")
-    relief = (
-        None
-        if answers.relief_hours is None
-        else tenths(
-            answers.relief_hours, "relief_hours", "relief.hours", Decimal(0), Decimal(99999)
-        )
-    )
     with writing(user, reason.strip() or f"record {follow_up.get_kind_display()}", source):
         follow_up.nprs = answers.nprs
         follow_up.qualifier = answers.qualifier
@@ -177,9 +184,10 @@ def confirm_response(
             "only a recorded 24-hour call or clinic visit is classified",
         )
     engine_continuation = Continuation(verdict.continuation.decision)
+    found = Refusals()
     if agree:
         if responder is not None or continuation is not None:
-            raise ServiceError(
+            found.refuse(
                 "agree", "responder.confirmation", "agreeing takes the engine's values as they are"
             )
         final_responder, final_continuation = verdict.responder, engine_continuation
@@ -187,18 +195,18 @@ def confirm_response(
         final_responder = verdict.responder if responder is None else responder
         final_continuation = engine_continuation if continuation is None else continuation
         if (final_responder, final_continuation) == (verdict.responder, engine_continuation):
-            raise ServiceError(
+            found.refuse(
                 "agree", "responder.confirmation", "an override must differ from the engine"
             )
         if not reason.strip():
-            raise ServiceError("reason", "responder.override", "an override needs a reason")
+            found.refuse("reason", "responder.override", "an override needs a reason")
     engine_reason = verdict.continuation.reason or ""
+    stop: EndReason | None = None
     if final_continuation == Continuation.STOP:
         stop = stop_reason or STOP_REASON.get(engine_reason, EndReason.OTHER)
     elif stop_reason is not None:
-        raise ServiceError("stop_reason", "responder.confirmation", "only for a stop")
-    else:
-        stop = None
+        found.refuse("stop_reason", "responder.confirmation", "only for a stop")
+    found.raise_any()
     infusion = follow_up.infusion
     assert infusion is not None  # classified follow-ups follow an infusion
     # Decisions are a history (a later one supersedes), but repeating the standing one adds

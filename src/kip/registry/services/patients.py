@@ -14,7 +14,7 @@ from kip.registry import access
 from kip.registry.access import Action
 from kip.registry.models import Enrolment, Patient, Site
 from kip.registry.services.common import Source, get_patient, protocol_of, require, writing
-from kip.registry.services.errors import Conflict, NotFound, ServiceError
+from kip.registry.services.errors import Conflict, NotFound, Refusals, ServiceError
 from kip.registry.services.planning import open_enrolment
 
 EDITABLE = frozenset(
@@ -80,18 +80,31 @@ def patient_detail(user: User, patient_id: int) -> Patient:
     return get_patient(user, patient_id, Action.VIEW_CLINICAL)
 
 
-def _apply(patient: Patient, fields: Mapping[str, object]) -> None:
+def _apply(patient: Patient, fields: Mapping[str, object], found: Refusals | None = None) -> None:
+    """Set the fields on the patient, or refuse every field that is not editable or not valid,
+    with the submission's other refusals (`found`)."""
+    found = found if found is not None else Refusals()
     unknown = sorted(set(fields) - EDITABLE)
+    for name in unknown:
+        found.refuse(name, "patient.fields", "not an editable patient field")
     if unknown:
-        raise ServiceError(unknown[0], "patient.fields", "not an editable patient field")
+        # An unknown name is a caller's slip, not a value to correct: the values are not read.
+        found.raise_any()
     for name, value in fields.items():
-        setattr(patient, name, _conditions(value) if name == "other_conditions" else value)
+        if name == "other_conditions":
+            try:
+                value = _conditions(value)
+            except ServiceError as exc:
+                found.add(exc)
+                value = None
+        setattr(patient, name, value)
     try:
         patient.full_clean()
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        name = "patient" if field == "__all__" else field
-        raise ServiceError(name, f"patient.{name}", "; ".join(messages)) from None
+        for field, messages in exc.message_dict.items():
+            name = "patient" if field == "__all__" else field
+            found.refuse(name, f"patient.{name}", "; ".join(messages))
+    found.raise_any()
 
 
 def create_patient(
@@ -133,9 +146,10 @@ def update_patient(
 ) -> Patient:
     """Change a patient's record; every change after first entry carries a reason."""
     patient = get_patient(user, patient_id, Action.EDIT_PATIENT)
+    found = Refusals()
     if not reason.strip():
-        raise ServiceError("reason", "audit.reason_for_change", "a change needs a reason")
-    _apply(patient, changes)
+        found.refuse("reason", "audit.reason_for_change", "a change needs a reason")
+    _apply(patient, changes, found)
     with writing(user, reason.strip(), source):
         patient.save()
     return patient

@@ -15,7 +15,7 @@ from kip.registry.models import Enrolment, FollowUp, Infusion, Patient, ServiceI
 from kip.registry.models.choices import EndReason, FollowUpKind, InfusionStatus
 from kip.registry.services import engine_io
 from kip.registry.services.common import Source, get_patient, require, writing
-from kip.registry.services.errors import NotFound, PermissionDenied, ServiceError
+from kip.registry.services.errors import NotFound, PermissionDenied, Refusals, ServiceError
 from kip.registry.services.planning import open_enrolment
 
 # Infusions not yet begun; a running one finishes (the pause is about the next ones).
@@ -55,6 +55,16 @@ def _sites(user: User, site_id: int | None) -> tuple[Site | None, list[Site]]:
     return None, every
 
 
+def check_interruption(
+    found: Refusals, starts_on: date | None, ends_on: date | None, reason: str
+) -> None:
+    """A pause's reason and dates, every refusal noted in `found` (no database read)."""
+    if not reason.strip():
+        found.refuse("reason", "service_interruptions.reason", "a pause needs a reason")
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        found.refuse("ends_on", "service_interruptions.end", "is before starts_on")
+
+
 def create_service_interruption(
     user: User,
     starts_on: date,
@@ -67,10 +77,9 @@ def create_service_interruption(
     """Pause infusions from `starts_on` to `ends_on` (open-ended when None): planned infusions
     inside it are postponed and each enrolled patient who has had an infusion gets a call."""
     site, sites = _sites(user, site_id)
-    if not reason.strip():
-        raise ServiceError("reason", "service_interruptions.reason", "a pause needs a reason")
-    if ends_on is not None and ends_on < starts_on:
-        raise ServiceError("ends_on", "service_interruptions.end", "is before starts_on")
+    found = Refusals()
+    check_interruption(found, starts_on, ends_on, reason)
+    found.raise_any()
     inside = Q(planned_on__gte=starts_on)
     if ends_on is not None:
         inside &= Q(planned_on__lte=ends_on)

@@ -42,6 +42,7 @@ from kip.registry.services.common import Source, get_infusion, protocol_of, writ
 from kip.registry.services.errors import (
     Conflict,
     PermissionDenied,
+    Refusals,
     ServiceError,
     from_input_error,
 )
@@ -111,10 +112,12 @@ def recorded_values(infusion: Infusion) -> set[RecordedValue]:
     return {value for value, present in held.items() if present}
 
 
-def _refuse(missing: list[check_in_rules.Missing]) -> None:
-    if missing:
-        first = missing[0]
-        raise ServiceError(first.field, first.rule, first.text)
+def _refuse(missing: list[check_in_rules.Missing], found: Refusals | None = None) -> None:
+    """Every missing value refused at once, with the submission's other refusals (`found`)."""
+    found = found if found is not None else Refusals()
+    for m in missing:
+        found.refuse(m.field, m.rule, m.text)
+    found.raise_any()
 
 
 def _passed_ids(infusion: Infusion) -> set[str]:
@@ -122,6 +125,21 @@ def _passed_ids(infusion: Infusion) -> set[str]:
         CheckResult.objects.filter(infusion=infusion, status=CheckStatus.PASSED).values_list(
             "check_id", flat=True
         )
+    )
+
+
+def check_baseline(
+    found: Refusals, *, weight_kg: Decimal | None, baseline_nprs: int | None
+) -> Decimal | None:
+    """The baseline values' ranges, noted in `found` (no database read): the weight to a tenth,
+    or None when it is not given or refused."""
+    if baseline_nprs is not None and not 0 <= baseline_nprs <= 10:
+        found.refuse("baseline_nprs", "nprs.range", "must be between 0 and 10")
+    if weight_kg is None:
+        return None
+    weight = weight_kg
+    return found.check(
+        lambda: tenths(weight, "weight_kg", "patient.weight_kg", Decimal(20), Decimal(400))
     )
 
 
@@ -141,17 +159,19 @@ def check_in(
     weight for a weight-based protocol, or a value cleared under a check that has passed."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, BEFORE_START, "check in")
-    if baseline_nprs is not None and not 0 <= baseline_nprs <= 10:
-        raise ServiceError("baseline_nprs", "nprs.range", "must be between 0 and 10")
+    found = Refusals()
+    weight = check_baseline(found, weight_kg=weight_kg, baseline_nprs=baseline_nprs)
     if weight_kg is not None:
-        weight_kg = tenths(weight_kg, "weight_kg", "patient.weight_kg", Decimal(20), Decimal(400))
-        infusion.weight_kg = weight_kg
+        # A refused weight still counts as given for the check-in rules below (the nurse typed
+        # one, and corrects it); nothing is saved while anything is refused.
+        infusion.weight_kg = weight if weight is not None else weight_kg
     infusion.baseline_nprs = baseline_nprs
     infusion.baseline_function = baseline_function.strip()
     infusion.baseline_satisfaction = baseline_satisfaction.strip()
     infusion.baseline_analgesics = baseline_analgesics.strip()
     protocol = protocol_of(infusion.protocol_id)
-    _refuse(check_in_rules.at_check_in(protocol, recorded_values(infusion), _passed_ids(infusion)))
+    missing = check_in_rules.at_check_in(protocol, recorded_values(infusion), _passed_ids(infusion))
+    _refuse(missing, found)
     with writing(user, "check in", source):
         infusion.status = InfusionStatus.CHECKED_IN
         infusion.save()
@@ -204,10 +224,15 @@ def give_premedication(
     require_status(infusion, (*BEFORE_START, InfusionStatus.RUNNING), "premedicate")
     protocol = protocol_of(infusion.protocol_id)
     item = next((p for p in protocol.premedication if p.drug == drug), None)
+    found = Refusals()
     if item is None:
         known = ", ".join(p.drug for p in protocol.premedication)
-        raise ServiceError("drug", "premedication", f"{drug!r} is not premedication ({known})")
-    at = tenths(minute, "minute", "premedication.minute", Decimal(-240), MAX_MINUTE)
+        found.refuse("drug", "premedication", f"{drug!r} is not premedication ({known})")
+    at = found.check(
+        lambda: tenths(minute, "minute", "premedication.minute", Decimal(-240), MAX_MINUTE)
+    )
+    found.raise_any()
+    assert item is not None and at is not None
     if MedicationDose.objects.filter(
         infusion=infusion, kind=DoseKind.PREMEDICATION, drug=drug
     ).exists():
@@ -360,15 +385,41 @@ class CheckedRate:
     rows: engine_io.SessionRows  # what the classification was made on
 
 
+def check_rate(
+    found: Refusals, minute: float | Decimal | None, rate_mg_per_h: float | Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """A rate's minute and value to a tenth and in range, noted in `found` (no database read);
+    None for one not given or refused."""
+    at = (
+        None
+        if minute is None
+        else found.check(lambda: tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE))
+    )
+    rate = (
+        None
+        if rate_mg_per_h is None
+        else found.check(
+            lambda: tenths(
+                rate_mg_per_h,
+                "rate_mg_per_h",
+                "limits.rate_increment_mg_per_h",
+                Decimal(0),
+                Decimal(9999),
+            )
+        )
+    )
+    return at, rate
+
+
 def classify_rate(
     infusion: Infusion, minute: float | Decimal, rate_mg_per_h: float | Decimal
 ) -> CheckedRate:
     """Titrate's classification of a rate at a minute, on the log as stored now; a refused rate,
     or a minute before the last rate change, is a ServiceError."""
-    at = tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
-    rate = tenths(
-        rate_mg_per_h, "rate_mg_per_h", "limits.rate_increment_mg_per_h", Decimal(0), Decimal(9999)
-    )
+    found = Refusals()
+    at, rate = check_rate(found, minute, rate_mg_per_h)
+    found.raise_any()
+    assert at is not None and rate is not None
     rows = engine_io.session_rows(infusion, float(at))
     # Steps are ordered by minute, so the last one has the latest minute.
     last = rows.steps[-1].minute if rows.steps else None
@@ -417,6 +468,46 @@ def store_step(
     )
 
 
+def check_vitals(
+    found: Refusals,
+    minute: float | None,
+    *,
+    temperature_c: float | None = None,
+    systolic_mmhg: int | None = None,
+    diastolic_mmhg: int | None = None,
+    heart_rate_bpm: int | None = None,
+    spo2_pct: int | None = None,
+    respiratory_rate: int | None = None,
+) -> tuple[Decimal | None, Decimal | None]:
+    """A set of readings in the engine's ranges, every refused one noted in `found` (no database
+    read): the minute and the temperature to a tenth, None for one not given or refused."""
+    at = (
+        None
+        if minute is None
+        else found.check(lambda: tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE))
+    )
+    temperature = (
+        None
+        if temperature_c is None
+        else found.check(
+            lambda: tenths(temperature_c, "temperature_c", "vitals.range", Decimal(25), Decimal(45))
+        )
+    )
+    found.check(
+        lambda: engine_io.build(
+            Vitals,
+            minute=None if at is None else float(at),
+            temperature_c=None if temperature is None else float(temperature),
+            systolic_mmhg=systolic_mmhg,
+            diastolic_mmhg=diastolic_mmhg,
+            heart_rate_bpm=heart_rate_bpm,
+            spo2_pct=spo2_pct,
+            respiratory_rate=respiratory_rate,
+        )
+    )
+    return at, temperature
+
+
 def record_vitals(
     user: User,
     infusion_id: int,
@@ -435,22 +526,19 @@ def record_vitals(
     require_status(
         infusion, (InfusionStatus.CHECKED_IN, InfusionStatus.RUNNING), "chart vitals for"
     )
-    at = tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
-    temperature = (
-        None
-        if temperature_c is None
-        else tenths(temperature_c, "temperature_c", "vitals.range", Decimal(25), Decimal(45))
-    )
-    engine_io.build(
-        Vitals,
-        minute=float(at),
-        temperature_c=None if temperature is None else float(temperature),
+    found = Refusals()
+    at, temperature = check_vitals(
+        found,
+        minute,
+        temperature_c=temperature_c,
         systolic_mmhg=systolic_mmhg,
         diastolic_mmhg=diastolic_mmhg,
         heart_rate_bpm=heart_rate_bpm,
         spo2_pct=spo2_pct,
         respiratory_rate=respiratory_rate,
     )
+    found.raise_any()
+    assert at is not None
     with writing(user, f"vitals at minute {at}", source):
         row = VitalSigns.objects.create(
             infusion=infusion,
