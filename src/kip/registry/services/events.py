@@ -26,6 +26,7 @@ from kip.registry.services.sessions import (
     MAX_MINUTE,
     elapsed_minutes,
     engine_next,
+    noted_tenths,
     require_status,
     tenths,
 )
@@ -80,10 +81,7 @@ def check_event(found: Refusals, term: str, minute: float | None) -> Decimal | N
     minute to a tenth, None when it is not given or refused."""
     if not normalise_term(term):
         found.refuse("term", "adverse_events.events", "must name an adverse event")
-    if minute is None:
-        return None
-    at = minute
-    return found.check(lambda: tenths(at, "minute", "session.minute", Decimal(0), MAX_MINUTE))
+    return noted_tenths(found, minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
 
 
 def report_adverse_event(

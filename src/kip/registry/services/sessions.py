@@ -91,6 +91,21 @@ def tenths(value: float | Decimal, field: str, rule: str, low: Decimal, high: De
     return d
 
 
+def noted_tenths(
+    found: Refusals,
+    value: float | Decimal | None,
+    field: str,
+    rule: str,
+    low: Decimal,
+    high: Decimal,
+) -> Decimal | None:
+    """`tenths` for a value that may be absent: None when it is not given, or when it is refused
+    (the refusal noted in `found`)."""
+    if value is None:
+        return None
+    return found.check(lambda: tenths(value, field, rule, low, high))
+
+
 def require_status(infusion: Infusion, allowed: tuple[InfusionStatus, ...], doing: str) -> None:
     if infusion.status not in allowed:
         raise Conflict(
@@ -390,23 +405,14 @@ def check_rate(
 ) -> tuple[Decimal | None, Decimal | None]:
     """A rate's minute and value to a tenth and in range, noted in `found` (no database read);
     None for one not given or refused."""
-    at = (
-        None
-        if minute is None
-        else found.check(lambda: tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE))
-    )
-    rate = (
-        None
-        if rate_mg_per_h is None
-        else found.check(
-            lambda: tenths(
-                rate_mg_per_h,
-                "rate_mg_per_h",
-                "limits.rate_increment_mg_per_h",
-                Decimal(0),
-                Decimal(9999),
-            )
-        )
+    at = noted_tenths(found, minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
+    rate = noted_tenths(
+        found,
+        rate_mg_per_h,
+        "rate_mg_per_h",
+        "limits.rate_increment_mg_per_h",
+        Decimal(0),
+        Decimal(9999),
     )
     return at, rate
 
@@ -481,17 +487,9 @@ def check_vitals(
 ) -> tuple[Decimal | None, Decimal | None]:
     """A set of readings in the engine's ranges, every refused one noted in `found` (no database
     read): the minute and the temperature to a tenth, None for one not given or refused."""
-    at = (
-        None
-        if minute is None
-        else found.check(lambda: tenths(minute, "minute", "session.minute", Decimal(0), MAX_MINUTE))
-    )
-    temperature = (
-        None
-        if temperature_c is None
-        else found.check(
-            lambda: tenths(temperature_c, "temperature_c", "vitals.range", Decimal(25), Decimal(45))
-        )
+    at = noted_tenths(found, minute, "minute", "session.minute", Decimal(0), MAX_MINUTE)
+    temperature = noted_tenths(
+        found, temperature_c, "temperature_c", "vitals.range", Decimal(25), Decimal(45)
     )
     found.check(
         lambda: engine_io.build(
