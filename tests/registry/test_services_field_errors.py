@@ -259,6 +259,30 @@ def test_one_refused_value_is_a_list_of_one(world: World) -> None:
         sessions.record_vitals(world.nurse, infusion.pk, 5, spo2_pct=140)
     assert [(e.field, e.rule) for e in refused.value.errors] == [("spo2_pct", "protocol.input")]
     assert refused.value.further == ()
+    # Both bounds, as the clinic's own range checks word them (pydantic's text names one).
+    assert refused.value.message == "must be between 30 and 100"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"spo2_pct": 29}, ("spo2_pct", "must be between 30 and 100")),
+        ({"heart_rate_bpm": 301}, ("heart_rate_bpm", "must be between 10 and 300")),
+        ({"temperature_c": 24.5}, ("temperature_c", "must be between 25 and 45")),
+        ({"minute": -1}, ("minute", "must be at least 0")),
+        # Not a bound: pydantic's own words stay.
+        (
+            {"spo2_pct": "high"},
+            ("spo2_pct", "Input should be a valid number"),
+        ),
+    ],
+)
+def test_engine_range_refusals_name_both_bounds(
+    fields: dict[str, object], expected: tuple[str, str]
+) -> None:
+    with pytest.raises(ServiceError) as refused:
+        engine_io.build(Vitals, **fields)
+    assert (refused.value.field, refused.value.message) == expected
 
 
 def test_the_records_state_is_refused_before_the_values_and_alone(world: World) -> None:
