@@ -27,6 +27,7 @@ from kip.registry.access import Action
 from kip.registry.models.choices import Continuation, PatientChoice
 from kip.registry.services import followups, worklist
 from kip.registry.services.followups import FollowUpAnswers
+from kip.registry.services.reads import FOLLOW_UPS_DUE, WORKLIST, log_export
 
 router = Router(tags=["follow-ups"])
 FollowUpId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -50,7 +51,10 @@ class WorklistQuery(Schema):
     response=list[FollowUpOut],
 )
 def follow_up_list(request: HttpRequest, query: Query[DueQuery]) -> list[FollowUpOut]:
-    return [FollowUpOut.of(f) for f in followups.due_follow_ups(user_of(request), query.until)]
+    user = user_of(request)
+    due = [FollowUpOut.of(f) for f in followups.due_follow_ups(user, query.until)]
+    log_export(user, FOLLOW_UPS_DUE, len(due), source="api")
+    return due
 
 
 @operation(
@@ -113,8 +117,9 @@ def response_confirm(
     response=WorklistOut,
 )
 def worklist_view(request: HttpRequest, query: Query[WorklistQuery]) -> WorklistOut:
-    due = worklist.worklist(user_of(request), query.on_date, query.days)
-    return WorklistOut(
+    user = user_of(request)
+    due = worklist.worklist(user, query.on_date, query.days)
+    out = WorklistOut(
         on_date=due.on_date,
         until=due.until,
         calls=[FollowUpOut.of(f) for f in due.calls],
@@ -127,3 +132,5 @@ def worklist_view(request: HttpRequest, query: Query[WorklistQuery]) -> Worklist
             for i in due.infusions
         ],
     )
+    log_export(user, WORKLIST, len(out.calls) + len(out.infusions), source="api")
+    return out

@@ -57,6 +57,7 @@ from kip.registry.models import (
 from kip.registry.models.choices import CheckStatus
 from kip.registry.services import deviations, events, planning, sessions
 from kip.registry.services.common import get_infusion
+from kip.registry.services.reads import log_view
 
 router = Router(tags=["infusions"])
 InfusionId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -67,7 +68,7 @@ RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 def detail(request: HttpRequest, infusion_id: int) -> InfusionDetail:
     user = user_of(request)
     infusion = get_infusion(user, infusion_id, Action.VIEW_CLINICAL)
-    return InfusionDetail(
+    out = InfusionDetail(
         infusion=InfusionSummary.of(infusion),
         checks=[CheckOut.of(c) for c in CheckResult.objects.filter(infusion=infusion)],
         steps=[StepOut.of(s) for s in TitrationStep.objects.filter(infusion=infusion)],
@@ -79,6 +80,8 @@ def detail(request: HttpRequest, infusion_id: int) -> InfusionDetail:
         doses=[DoseOut.of(d) for d in MedicationDose.objects.filter(infusion=infusion)],
         next_step=sessions.next_step(user, infusion.pk),
     )
+    log_view(user, infusion, source="api")
+    return out
 
 
 @operation(
@@ -102,7 +105,11 @@ def infusion_detail(request: HttpRequest, infusion_id: InfusionId) -> InfusionDe
     response=PlanResult,
 )
 def infusion_plan(request: HttpRequest, infusion_id: InfusionId) -> PlanResult:
-    return planning.plan_for_infusion(user_of(request), infusion_id)
+    user = user_of(request)
+    plan = planning.plan_for_infusion(user, infusion_id)
+    # The plan is read from the infusion's record (weight, checks, doses given).
+    log_view(user, get_infusion(user, infusion_id, Action.VIEW_CLINICAL), source="api")
+    return plan
 
 
 @operation(

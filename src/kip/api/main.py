@@ -14,6 +14,7 @@ from kip.registry import access
 from kip.registry.access import Action
 from kip.registry.models.choices import InfusionStatus
 from kip.registry.services import patients as patient_services
+from kip.registry.services.reads import RESEARCH_COHORT, log_export
 
 api = NinjaAPI(
     title="kip API",
@@ -57,11 +58,14 @@ research = Router(tags=["research"])
     response=list[ResearchPatientOut],
 )
 def research_patients(request: HttpRequest) -> list[ResearchPatientOut]:
+    user = user_of(request)
     given = (InfusionStatus.COMPLETED, InfusionStatus.STOPPED)
-    rows = patient_services.research_patients(user_of(request)).annotate(
+    rows = patient_services.research_patients(user).annotate(
         given=Count("infusions", filter=Q(infusions__status__in=given))
     )
-    return [ResearchPatientOut.of(p, p.given) for p in rows.order_by("research_id")]
+    cohort = [ResearchPatientOut.of(p, p.given) for p in rows.order_by("research_id")]
+    log_export(user, RESEARCH_COHORT, len(cohort), source="api")
+    return cohort
 
 
 api.add_router("", meta)

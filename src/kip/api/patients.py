@@ -30,6 +30,7 @@ from kip.api.schemas import (
 from kip.protocol.plan import PlanResult
 from kip.registry.access import Action
 from kip.registry.services import clearances, patients, planning, program
+from kip.registry.services.reads import PATIENT_LIST, log_export, log_view
 
 router = Router(tags=["patients"])
 PatientId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -54,9 +55,12 @@ class PlanQuery(Schema):
     response=list[PatientOut],
 )
 def patient_list(request: HttpRequest, filters: Query[PatientSearch]) -> list[PatientOut]:
-    rows = patients.list_patients(user_of(request), filters.search)
-    page = rows[filters.offset : filters.offset + filters.limit]
-    return [PatientOut.of(p) for p in page]
+    user = user_of(request)
+    rows = patients.list_patients(user, filters.search)
+    page = [PatientOut.of(p) for p in rows[filters.offset : filters.offset + filters.limit]]
+    # Whole identified records of up to 500 patients a call: data taken out, not one record read.
+    log_export(user, PATIENT_LIST, len(page), source="api")
+    return page
 
 
 @operation(
@@ -86,7 +90,11 @@ def patient_create(request: HttpRequest, data: PatientCreate) -> Status[PatientO
     response=PatientOut,
 )
 def patient_detail(request: HttpRequest, patient_id: PatientId) -> PatientOut:
-    return PatientOut.of(patients.patient_detail(user_of(request), patient_id))
+    user = user_of(request)
+    patient = patients.patient_detail(user, patient_id)
+    out = PatientOut.of(patient)
+    log_view(user, patient, source="api")
+    return out
 
 
 @operation(
@@ -151,7 +159,11 @@ def enrolment_end(
 def patient_plan(
     request: HttpRequest, patient_id: PatientId, query: Query[PlanQuery]
 ) -> PlanResult:
-    return planning.plan_next(user_of(request), patient_id, query.on_date)
+    user = user_of(request)
+    plan = planning.plan_next(user, patient_id, query.on_date)
+    # The plan is read from the patient's record (weight, conditions, infusions so far).
+    log_view(user, patients.patient_detail(user, patient_id), source="api")
+    return plan
 
 
 @operation(

@@ -20,6 +20,7 @@ from kip.registry.models import Infusion
 from kip.registry.models.choices import DoseKind, InfusionStatus, Resolution
 from kip.registry.services import deviations, engine_io, planning, sessions
 from kip.registry.services.errors import ServiceError
+from kip.registry.services.reads import log_view
 
 VITAL_FIELDS = (
     "minute",
@@ -235,14 +236,22 @@ def _event_terms(infusion: Infusion) -> list[str]:
 @require_GET
 def flowsheet(request: HttpRequest, pk: int) -> HttpResponse:
     infusion = guards.infusion_or_404(request, pk, Action.VIEW_CLINICAL)
-    return render(request, "clinic/flowsheet.html", flowsheet_context(request, infusion))
+    context = flowsheet_context(request, infusion)
+    log_view(guards.user_of(request), infusion, source="app")
+    return render(request, "clinic/flowsheet.html", context)
 
 
 @require_GET
 def flowsheet_chart(request: HttpRequest, pk: int) -> HttpResponse:
     """The chart, with the engine's prompt and the minute swapped in beside it (htmx out-of-band),
-    fetched every 30 seconds while the infusion runs: the page stays current for four hours."""
+    fetched every 30 seconds while the infusion runs: the page stays current for four hours.
+
+    The page's own timer (X-KIP-Poll) is not logged: the flowsheet's load was, and a view every
+    30 seconds for four hours would bury the trail. A fetch without the header is not that
+    timer, so it is logged as a view of the infusion like the page."""
     infusion = guards.infusion_or_404(request, pk, Action.VIEW_CLINICAL)
     context = flowsheet_context(request, infusion)
     context["poll"] = True
+    if "X-KIP-Poll" not in request.headers:
+        log_view(guards.user_of(request), infusion, source="app")
     return render(request, "clinic/_chart.html", context)

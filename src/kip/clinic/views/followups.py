@@ -24,6 +24,7 @@ from kip.registry.models.choices import (
 )
 from kip.registry.services import followups as service
 from kip.registry.services.errors import NotFound, ServiceError
+from kip.registry.services.reads import log_view
 
 
 def _context(request: HttpRequest, fu: FollowUp) -> dict[str, Any]:
@@ -108,7 +109,11 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
             summary = f" Engine: {'responder' if verdict.responder else 'non-responder'}."
         messages.success(request, f"{fu.get_kind_display()} recorded.{summary}")
         return HttpResponseRedirect(reverse("follow-up", args=[pk]))
-    return render(request, "clinic/follow_up.html", _context(request, fu))
+    # Only the page load is a view: a refused POST shows the page again to the one who just
+    # wrote it, and a recorded one redirects here.
+    context = _context(request, fu)
+    log_view(guards.user_of(request), fu, source="app")
+    return render(request, "clinic/follow_up.html", context)
 
 
 @require_POST

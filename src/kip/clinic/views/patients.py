@@ -30,6 +30,7 @@ from kip.registry.models.choices import Etiology, FollowUpStatus
 from kip.registry.services import planning
 from kip.registry.services.errors import ServiceError
 from kip.registry.services.planning import OPEN
+from kip.registry.services.reads import log_view
 
 STATUSES = {
     "active": "On the program",
@@ -260,4 +261,6 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "clearable": _clearable(patient, enrolments),
         "clearances": list(patient.clearances.select_related("cleared_by")),
     }
+    # Whatever the request's headers: this view always renders the whole record.
+    log_view(guards.user_of(request), patient, source="app")
     return render(request, "clinic/patient.html", context)

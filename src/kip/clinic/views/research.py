@@ -14,6 +14,7 @@ from kip.clinic import guards
 from kip.registry.models import ResponseDecision
 from kip.registry.models.choices import Etiology, InfusionStatus
 from kip.registry.services import patients as patient_service
+from kip.registry.services.reads import RESEARCH_COHORT, log_export
 
 GIVEN = (InfusionStatus.COMPLETED, InfusionStatus.STOPPED)
 
@@ -60,4 +61,5 @@ def research(request: HttpRequest) -> HttpResponse:
         }
         for code, label in Etiology.choices
     }
+    log_export(guards.user_of(request), RESEARCH_COHORT, len(rows), source="app")
     return render(request, "clinic/research.html", {"rows": rows, "by_etiology": by_etiology})

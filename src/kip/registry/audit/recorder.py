@@ -34,7 +34,7 @@ from uuid import UUID
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import DateField, Field, ForeignKey, Model
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
@@ -46,6 +46,7 @@ from kip.registry.audit.errors import (
     PatientNotDeletable,
     ReasonRequired,
 )
+from kip.registry.audit.lock import locked_transaction
 from kip.registry.audit.models import AuditAction, AuditEntry
 
 APP_LABEL = "registry"
@@ -317,8 +318,12 @@ def _source(source: str | None) -> str:
 def record_view(
     user: User, obj: Model, *, source: str | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> AuditEntry:
-    """Log that the user opened this record (a patient page, an infusion flowsheet, ...)."""
-    with transaction.atomic(using=using):
+    """Log that the user opened this record (a patient page, an infusion flowsheet, ...).
+
+    Its own transaction, taken like a clinical write's (locked_transaction): page loads now
+    write, and on SQLite they should wait for the writer-lock file in the kernel, not poll
+    BEGIN IMMEDIATE in SQLite's busy handler."""
+    with locked_transaction(using):
         return append(
             AuditEntry(
                 user_id=user.pk,
@@ -342,8 +347,8 @@ def record_export(
     using: str = DEFAULT_DB_ALIAS,
 ) -> AuditEntry:
     """Log an export: what was exported (e.g. "research dataset, de-identified") and how many
-    records it held."""
-    with transaction.atomic(using=using):
+    records it held. Its own transaction, as record_view's."""
+    with locked_transaction(using):
         return append(
             AuditEntry(
                 user_id=user.pk,
