@@ -128,16 +128,27 @@ class Listing:
     url: str
     what: str
     rows: Callable[[Any], int]
+    research_ids: Callable[[Any], set[str]]  # the patients the answer shows, read off the body
+
+
+def by_patient_id(items: list[dict[str, Any]]) -> set[str]:
+    ids = {item["patient_id"] for item in items}
+    return set(Patient.objects.filter(pk__in=ids).values_list("research_id", flat=True))
+
+
+def own_ids(items: list[dict[str, Any]]) -> set[str]:
+    return {item["research_id"] for item in items}
 
 
 LISTINGS = [
-    Listing("api-patient-list", "nurse", "/api/patients", reads.PATIENT_LIST, len),
+    Listing("api-patient-list", "nurse", "/api/patients", reads.PATIENT_LIST, len, own_ids),
     Listing(
         "api-follow-up-list",
         "nurse",
         f"/api/follow-ups?until={PLAN_DAY}",
         reads.FOLLOW_UPS_DUE,
         len,
+        by_patient_id,
     ),
     Listing(
         "api-worklist",
@@ -145,9 +156,15 @@ LISTINGS = [
         f"/api/worklist?on_date={DAY.isoformat()}&days=30",
         reads.WORKLIST,
         lambda body: len(body["calls"]) + len(body["infusions"]),
+        lambda body: by_patient_id(body["calls"]) | own_ids(body["infusions"]),
     ),
     Listing(
-        "api-research-patients", "researcher", "/api/research/patients", reads.RESEARCH_COHORT, len
+        "api-research-patients",
+        "researcher",
+        "/api/research/patients",
+        reads.RESEARCH_COHORT,
+        len,
+        own_ids,
     ),
 ]
 
@@ -169,7 +186,14 @@ def test_a_list_of_many_patients_is_one_export_with_its_count(
         user.pk,
         user.username,
     )
-    assert entry.new_values == {"what": route.what, "count": rows}
+    # Whose data left, each patient once: "who has had this patient's data" covers lists too.
+    research_ids = route.research_ids(response.json())
+    assert research_ids
+    assert entry.new_values == {
+        "what": route.what,
+        "count": rows,
+        "research_ids": sorted(research_ids),
+    }
     assert verify().ok
 
 

@@ -189,7 +189,11 @@ def test_the_research_page_is_an_export_with_its_row_count(clinic: Clinic) -> No
     # The researcher's cohort: every patient at the sites where they hold the research role.
     cohort = Patient.objects.filter(site=clinic.main, archived_at__isnull=True)
     assert cohort.exists()
-    assert entry.new_values == {"what": reads.RESEARCH_COHORT, "count": cohort.count()}
+    assert entry.new_values == {
+        "what": reads.RESEARCH_COHORT,
+        "count": cohort.count(),
+        "research_ids": sorted(p.research_id for p in cohort),
+    }
     assert (entry.model, entry.object_id, entry.research_id) == ("", "", "")
     assert response.content.decode().count(clinic.patient.research_id) >= 1
     assert verify().ok

@@ -248,6 +248,14 @@ def test_views_and_exports_are_logged(site: Site, nurse: User) -> None:
     export = last_entry()
     assert (export.action, export.source, export.username) == ("export", "cli", "nurse.kim")
     assert export.new_values == {"what": "research dataset (de-identified)", "count": 12}
+    # With the patients named: each research id once, sorted, so the trail can be searched.
+    record_export(nurse, "patient list", 3, research_ids=["R-2", "R-1", "R-2"], source="api")
+    assert last_entry().new_values == {
+        "what": "patient list",
+        "count": 3,
+        "research_ids": ["R-1", "R-2"],
+    }
+    assert verify().ok
     assert verify().ok
 
 

@@ -52,8 +52,9 @@ class WorklistQuery(Schema):
 )
 def follow_up_list(request: HttpRequest, query: Query[DueQuery]) -> list[FollowUpOut]:
     user = user_of(request)
-    due = [FollowUpOut.of(f) for f in followups.due_follow_ups(user, query.until)]
-    log_export(user, FOLLOW_UPS_DUE, len(due), source="api")
+    rows = list(followups.due_follow_ups(user, query.until))
+    due = [FollowUpOut.of(f) for f in rows]
+    log_export(user, FOLLOW_UPS_DUE, len(due), (f.patient.research_id for f in rows), source="api")
     return due
 
 
@@ -132,5 +133,7 @@ def worklist_view(request: HttpRequest, query: Query[WorklistQuery]) -> Worklist
             for i in due.infusions
         ],
     )
-    log_export(user, WORKLIST, len(out.calls) + len(out.infusions), source="api")
+    patients = [f.patient for f in due.calls] + [i.patient for i in due.infusions]
+    count = len(out.calls) + len(out.infusions)
+    log_export(user, WORKLIST, count, (p.research_id for p in patients), source="api")
     return out

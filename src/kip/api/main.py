@@ -64,7 +64,7 @@ def research_patients(request: HttpRequest) -> list[ResearchPatientOut]:
         given=Count("infusions", filter=Q(infusions__status__in=given))
     )
     cohort = [ResearchPatientOut.of(p, p.given) for p in rows.order_by("research_id")]
-    log_export(user, RESEARCH_COHORT, len(cohort), source="api")
+    log_export(user, RESEARCH_COHORT, len(cohort), (p.research_id for p in cohort), source="api")
     return cohort
 
 

@@ -59,7 +59,7 @@ def patient_list(request: HttpRequest, filters: Query[PatientSearch]) -> list[Pa
     rows = patients.list_patients(user, filters.search)
     page = [PatientOut.of(p) for p in rows[filters.offset : filters.offset + filters.limit]]
     # Whole identified records of up to 500 patients a call: data taken out, not one record read.
-    log_export(user, PATIENT_LIST, len(page), source="api")
+    log_export(user, PATIENT_LIST, len(page), (p.research_id for p in page), source="api")
     return page
 
 

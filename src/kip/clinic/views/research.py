@@ -61,5 +61,6 @@ def research(request: HttpRequest) -> HttpResponse:
         }
         for code, label in Etiology.choices
     }
-    log_export(guards.user_of(request), RESEARCH_COHORT, len(rows), source="app")
+    research_ids = (r["research_id"] for r in rows)
+    log_export(guards.user_of(request), RESEARCH_COHORT, len(rows), research_ids, source="app")
     return render(request, "clinic/research.html", {"rows": rows, "by_etiology": by_etiology})

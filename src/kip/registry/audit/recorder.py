@@ -26,6 +26,7 @@ managers and write without entries; each one says so. Raw SQL is outside the rec
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -343,11 +344,18 @@ def record_export(
     what: str,
     count: int,
     *,
+    research_ids: Iterable[str] = (),
     source: str | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> AuditEntry:
-    """Log an export: what was exported (e.g. "research dataset, de-identified") and how many
-    records it held. Its own transaction, as record_view's."""
+    """Log an export: what was exported (e.g. "research dataset, de-identified"), how many
+    records it held, and whose (the patients' research ids, each once, sorted), so that the
+    trail answers "who has had this patient's data" for lists as it does for opened records.
+    Its own transaction, as record_view's."""
+    new_values: dict[str, Any] = {"what": what, "count": count}
+    patients = sorted(set(research_ids))
+    if patients:
+        new_values["research_ids"] = patients
     with locked_transaction(using):
         return append(
             AuditEntry(
@@ -355,7 +363,7 @@ def record_export(
                 username=user.get_username(),
                 source=_source(source),
                 action=AuditAction.EXPORT,
-                new_values={"what": what, "count": count},
+                new_values=new_values,
             ),
             using=using,
         )

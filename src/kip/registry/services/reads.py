@@ -10,6 +10,8 @@ the clinic and the API, so the trail can be searched for one kind of export.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import User
 from django.db.models import Model
 
@@ -27,6 +29,9 @@ def log_view(user: User, record: Model, *, source: Source) -> None:
     record_view(user, record, source=source)
 
 
-def log_export(user: User, what: str, count: int, *, source: Source) -> None:
-    """One EXPORT entry: who took which data set out, and how many rows it held."""
-    record_export(user, what, count, source=source)
+def log_export(
+    user: User, what: str, count: int, research_ids: Iterable[str], *, source: Source
+) -> None:
+    """One EXPORT entry: who took which data set out, how many rows it held, and the research
+    ids of the patients in it (each once)."""
+    record_export(user, what, count, research_ids=research_ids, source=source)
