@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 
 from kip.registry.audit import audit_context
+from kip.registry.audit.models import AuditEntry
 from kip.registry.models import Enrolment, Infusion, Membership, Patient, Site
 from kip.registry.models.choices import CheckStatus, Role
 from kip.registry.services import followups, planning, sessions
@@ -144,3 +145,13 @@ def responded(nurse: User, patient: Patient, day: date = DAY) -> Infusion:
 
 # Argon2 is the production hasher; tests that create a dozen users use a fast one.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def head() -> int:
+    """The audit trail's last sequence number (0 when empty), to read what a request adds."""
+    last = AuditEntry.objects.order_by("-sequence").first()
+    return last.sequence if last else 0
+
+
+def entries_after(sequence: int) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(sequence__gt=sequence).order_by("sequence"))

@@ -15,21 +15,11 @@ from django.db.models import Model
 from django.test import Client
 
 from kip.registry.audit.chain import verify
-from kip.registry.audit.models import AuditEntry
 from kip.registry.models import Infusion, Patient
 from kip.registry.services import reads
-from service_world import DAY, World, responded, running
+from service_world import DAY, World, entries_after, head, responded, running
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("api_only_urls")]
-
-
-def head() -> int:
-    last = AuditEntry.objects.order_by("-sequence").first()
-    return last.sequence if last else 0
-
-
-def entries_after(sequence: int) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(sequence__gt=sequence).order_by("sequence"))
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,11 @@ from kip.registry.audit.chain import verify
 from kip.registry.audit.models import AuditAction, AuditEntry
 from kip.registry.models import FollowUp, Infusion, Patient
 from kip.registry.services import reads
+from service_world import entries_after, head
 
 from .conftest import Clinic, run_to_end
 
 pytestmark = pytest.mark.django_db
-
-
-def head() -> int:
-    last = AuditEntry.objects.order_by("-sequence").first()
-    return last.sequence if last else 0
-
-
-def entries_after(sequence: int) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(sequence__gt=sequence).order_by("sequence"))
 
 
 def views_after(sequence: int) -> list[AuditEntry]:
