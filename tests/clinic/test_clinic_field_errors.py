@@ -8,24 +8,34 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from kip.clinic.forms import LABELS
+from kip.registry.audit.context import audit_context
 from kip.registry.models import (
     AdverseEvent,
+    ExclusionClearance,
     FollowUp,
     Infusion,
+    MedicationDose,
+    Membership,
+    Patient,
     ServiceInterruption,
     TitrationStep,
     VitalSigns,
 )
-from kip.registry.models.choices import FollowUpKind, InfusionStatus
+from kip.registry.models.choices import FollowUpKind, InfusionStatus, Role
+from kip.registry.services import patients as patient_service
 
 from .conftest import Clinic
-from .test_clinic_flow import post, start_running
+from .test_clinic_flow import BASELINE, post, start_running
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +63,48 @@ def _running(url: str, form: str) -> Callable[[Clinic], tuple[str, list[int], st
 
 def _planned(url: str, form: str) -> Callable[[Clinic], tuple[str, list[int], str]]:
     return lambda clinic: (url, [clinic.infusion.pk], form)
+
+
+def enrolled(
+    clinic: Clinic, mrn: str, protocol_id: str = "mskcc-2021", **fields: object
+) -> Patient:
+    """A patient on the program at the main site with no infusion scheduled yet."""
+    base: dict[str, object] = {
+        "mrn": mrn,
+        "given_name": "Ida",
+        "family_name": "Holm",
+        "date_of_birth": date(1975, 1, 1),
+        "sex": "male",
+        "weight_kg": 70,
+        "primary_cancer": "breast",
+        "etiology": "cipn",
+        "cipn_regimen": "AC-T",
+    }
+    return patient_service.create_patient(
+        clinic.users["nurse"],
+        clinic.main.pk,
+        base | fields,
+        enrol_on=timezone.localdate(),
+        protocol_id=protocol_id,
+    )
+
+
+def _schedule(clinic: Clinic) -> tuple[str, list[int], str]:
+    return "patient-schedule", [enrolled(clinic, "MRN-NEXT").pk], "schedule"
+
+
+def _clearance(clinic: Clinic) -> tuple[str, list[int], str]:
+    # A soft exclusion of schwartzman-2009 that a physician may clear after review.
+    patient = enrolled(
+        clinic,
+        "MRN-CRPS",
+        "schwartzman-2009",
+        primary_cancer="other",
+        etiology="postsurgical",
+        cipn_regimen="",
+        other_conditions=["active_psychosis"],
+    )
+    return "patient-clearance", [patient.pk], "clearance"
 
 
 def _call(clinic: Clinic) -> tuple[str, list[int], str]:
@@ -135,6 +187,25 @@ CASES = [
         {"username": " ", "first_name": "Nia", "password": "1", "role": "nurse", "reason": ""},
         ["username", "password", "reason"],
         ["admin.username", "auth.password_validators", "admin.reason"],
+    ),
+    Case(
+        "schedule the next infusion",
+        "nurse",
+        _schedule,
+        {"on_date": "soon", "weight_kg": "heavy"},
+        ["on_date", "weight_kg"],
+        [],
+        lambda c: Infusion.objects.count() == 2,  # the fixture's two, no third
+    ),
+    Case(
+        "clear a soft exclusion",
+        "physician",
+        _clearance,
+        # A hard exclusion (the form offers none; a stale or forged post may hold one).
+        {"exclusion_id": "pregnancy", "reason": " "},
+        ["exclusion_id", "reason"],
+        ["eligibility.exclusions.pregnancy"],
+        lambda c: not ExclusionClearance.objects.exists(),
     ),
 ]
 
@@ -225,3 +296,262 @@ def test_a_state_refusal_is_one_message_whatever_the_values(clinic: Clinic) -> N
     summary = page[page.index('id="error-rate"') :]
     summary = summary[: summary.index("</div>")]
     assert "infusion.status" in summary and "<li>" not in summary
+
+
+# --------------------------------------------------------------------------- forms per row
+# A form repeated per row or card (a role per membership, a resolution per adverse event) is
+# named by its row: a refusal is shown in the row that was submitted, with its values, and every
+# other row stays as it was.
+
+
+@dataclass(frozen=True)
+class Row:
+    """The submitted copy of a row's form and another copy of the same form, each found by a
+    piece of markup inside it (its action, or a hidden field when the copies share one)."""
+
+    at: str
+    form: str  # the submitted copy's name on the page (kip.clinic.forms.row_form)
+    other: str
+    action: str  # where the submitted copy posts
+    data: dict[str, str] = field(default_factory=dict)  # values known once set up (ids)
+    kept: list[str] = field(default_factory=list)  # markup the copy holds again, as typed
+
+
+def stored() -> object:
+    """What a refusal must leave as it was: the records the row forms write."""
+    return (
+        sorted(Membership.objects.values_list("pk", "user_id", "site_id", "role")),
+        sorted(User.objects.values_list("pk", "is_active")),
+        sorted(
+            AdverseEvent.objects.values_list(
+                "pk", "resolution", "resolved_minute", "physician_decision", "note"
+            )
+        ),
+        sorted(MedicationDose.objects.values_list("pk", "kind", "drug", "minute")),
+        sorted(Infusion.objects.values_list("pk", "status")),
+    )
+
+
+def by_action(name: str, pk: int, other_pk: int, form: str, **more: Any) -> Row:
+    at = reverse(name, args=[pk])
+    other = reverse(name, args=[other_pk])
+    return Row(f'action="{at}"', form, f'action="{other}"', at, **more)
+
+
+def on_main(clinic: Clinic, who: str) -> int:
+    return Membership.objects.get(user=clinic.users[who], site=clinic.main).pk
+
+
+def _role_rows(clinic: Clinic) -> Row:
+    nurse, physician = on_main(clinic, "nurse"), on_main(clinic, "physician")
+    return by_action("staff-role", nurse, physician, f"role-{nurse}")
+
+
+def _add_role_rows(clinic: Clinic) -> Row:
+    # The administrator of both sites: each account at main may get a role at the other.
+    with audit_context(clinic.users["admin"], reason="test set-up", source="test"):
+        Membership.objects.create(user=clinic.users["admin"], site=clinic.other, role=Role.ADMIN)
+    nurse, physician = clinic.users["nurse"].pk, clinic.users["physician"].pk
+    site = str(clinic.other.pk)
+    return by_action(
+        "staff-add-role",
+        nurse,
+        physician,
+        f"add-{nurse}",
+        data={"site_id": site},
+        kept=[f'<option value="{site}" selected>'],
+    )
+
+
+def two_events(clinic: Clinic, *terms: str) -> tuple[AdverseEvent, AdverseEvent]:
+    nurse = start_running(clinic)
+    pk = clinic.infusion.pk
+    post(nurse, "infusion-rate", pk, minute="0", rate_mg_per_h="10")
+    for term in terms:
+        post(nurse, "infusion-event", pk, term=term, minute="0")
+    first, second = AdverseEvent.objects.order_by("pk")
+    return first, second
+
+
+def _event_cards(name: str, prefix: str) -> Callable[[Clinic], Row]:
+    def setup(clinic: Clinic) -> Row:
+        # Both call for a physician's evaluation: each card has a decision and a resolution.
+        first, second = two_events(clinic, "headache", "dizziness")
+        return by_action(name, first.pk, second.pk, f"{prefix}-{first.pk}")
+
+    return setup
+
+
+def _premedication_rows(clinic: Clinic) -> Row:
+    post(clinic.client("nurse"), "infusion-checkin", clinic.infusion.pk, **BASELINE)
+    at = reverse("infusion-premedication", args=[clinic.infusion.pk])
+    mine, other = 'name="drug" value="ondansetron"', 'name="drug" value="lorazepam"'
+    return Row(mine, "premedication-ondansetron", other, at, data={"drug": "ondansetron"})
+
+
+@dataclass(frozen=True)
+class RowCase:
+    name: str
+    who: str
+    setup: Callable[[Clinic], Row]
+    data: dict[str, str]
+    refused: list[str]  # every field the refusal names beside it, in the form's order
+    kept: list[str] = field(default_factory=list)
+
+
+ROW_CASES = [
+    RowCase(
+        "change a role", "admin", _role_rows, {"role": "boss", "reason": " "}, ["role", "reason"]
+    ),
+    RowCase(
+        "add a role at another site",
+        "admin",
+        _add_role_rows,
+        {"role": "boss", "reason": ""},
+        ["role", "reason"],
+    ),
+    RowCase(
+        "resolve an adverse event",
+        "nurse",
+        _event_cards("event-resolve", "resolve"),
+        {"minute": "soon", "resolution": "ongoing"},
+        ["minute", "resolution"],
+        ['value="soon"'],
+    ),
+    # The decision's note takes any text: the choice is the one value that can be refused.
+    RowCase(
+        "physician decision on an adverse event",
+        "physician",
+        _event_cards("event-decision", "decision"),
+        {"decision": "wait_and_see", "note": "seen at the bedside"},
+        ["decision"],
+        ['value="seen at the bedside"'],
+    ),
+    # One input per drug (the drug is the row's hidden field): the minute.
+    RowCase(
+        "premedication",
+        "nurse",
+        _premedication_rows,
+        {"minute": "soon"},
+        ["minute"],
+        ['value="soon"'],
+    ),
+]
+
+
+def form_around(page: str, marker: str) -> str:
+    """The form holding `marker`, with the messages beside its fields."""
+    inside = page.index(marker)
+    start = page.rindex("<form", 0, inside)
+    return page[start : page.index("</form>", inside)]
+
+
+def summaries(page: str) -> list[str]:
+    """The ids of every refusal summary on the page (clinic/_error.html)."""
+    return re.findall(r'<div class="error" role="alert" id="([^"]+)">', page)
+
+
+@pytest.mark.parametrize("case", ROW_CASES, ids=[c.name for c in ROW_CASES])
+def test_a_rows_refusal_is_shown_beside_that_rows_fields_only(
+    clinic: Clinic, case: RowCase
+) -> None:
+    row = case.setup(clinic)
+    before = stored()
+    response = clinic.client(case.who).post(row.action, case.data | row.data)
+    assert response.status_code == 422, response.status_code
+    page = response.content.decode()
+    mine, other = form_around(page, row.at), form_around(page, row.other)
+    # One summary on the page, just above the submitted copy: not at the section's top.
+    assert summaries(page) == [f"error-{row.form}"]
+    start = page.index(f'id="error-{row.form}"')
+    assert "<form" not in page[start : page.index(mine)]
+    summary = page[start : page.index("</div>", start)]
+    items = re.findall(r"<li>(.*?)</li>", summary)
+    assert len(items) == (len(case.refused) if len(case.refused) > 1 else 0), summary
+    for name in case.refused:
+        tag = control(mine, name)
+        message_id = f"error-{row.form}-{name}"
+        assert 'aria-invalid="true"' in tag, tag
+        assert f'aria-describedby="{message_id}"' in tag, tag
+        beside = re.search(rf'<span class="field-error" id="{message_id}">([^<]+)</span>', mine)
+        assert beside is not None, message_id
+        assert html.unescape(beside.group(1)).startswith(f"{LABELS[name]}: ")
+        assert page.count(f'id="{message_id}"') == 1
+    for markup in [*case.kept, *row.kept]:
+        assert markup in mine, markup
+    # The other row: no mark, no message, none of the values typed into the refused row.
+    assert "aria-invalid" not in other and "field-error" not in other, other
+    for name in case.refused:
+        typed = case.data[name]
+        if typed.strip():
+            assert f'value="{typed}"' not in other, other
+    assert stored() == before
+
+
+def test_a_state_refusal_of_a_role_keeps_the_rows_choice_and_reason(clinic: Clinic) -> None:
+    # The administrator's own last admin role: refused whatever the values, which come back.
+    own, physician = on_main(clinic, "admin"), on_main(clinic, "physician")
+    row = by_action("staff-role", own, physician, f"role-{own}")
+    before = stored()
+    response = clinic.client("admin").post(row.action, {"role": "nurse", "reason": "handing over"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert summaries(page) == [f"error-role-{own}"]
+    mine, other = form_around(page, row.at), form_around(page, row.other)
+    assert '<option value="nurse" selected>' in mine and 'value="handing over"' in mine
+    assert '<option value="admin" selected>' not in mine
+    assert '<option value="physician" selected>' in other and "handing over" not in other
+    # The same row's other form (remove the role) keeps its own, empty, reason.
+    remove = form_around(page, f'action="{reverse("staff-remove", args=[own])}"')
+    assert "handing over" not in remove
+    assert stored() == before
+
+
+def _card(page: str, event: AdverseEvent) -> str:
+    """The card of an ongoing event on the flowsheet."""
+    resolve = f'action="{reverse("event-resolve", args=[event.pk])}"'
+    return next(c for c in page.split('<div class="event-card">') if resolve in c)
+
+
+def test_a_refused_prn_dose_is_told_in_its_events_card(clinic: Clinic) -> None:
+    # The PRN form is a button (its drug and minute are hidden): the summary is its message.
+    nausea, vomiting = two_events(clinic, "nausea", "vomiting")
+    nurse = clinic.client("nurse")
+    post(nurse, "event-prn", nausea.pk, prn_id="ondansetron-oral", minute="1")
+    before = stored()
+    # Ondansetron is every 6 hours: a second dose a minute later is refused.
+    response = nurse.post(
+        reverse("event-prn", args=[nausea.pk]), {"prn_id": "ondansetron-oral", "minute": "2"}
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert summaries(page) == [f"error-prn-{nausea.pk}"]
+    assert f'id="error-prn-{nausea.pk}"' in _card(page, nausea)
+    assert "refused" in _card(page, nausea)
+    assert 'role="alert"' not in _card(page, vomiting)
+    # The form reporting a new event shares the field `minute`: it is neither marked nor filled.
+    report = form_around(page, f'action="{reverse("infusion-event", args=[clinic.infusion.pk])}"')
+    assert "aria-invalid" not in report and 'value="2"' not in report
+    assert stored() == before
+
+
+def test_a_refusal_for_a_card_no_longer_shown_is_told_at_its_sections_top(
+    clinic: Clinic,
+) -> None:
+    # Resolved from another screen meanwhile: the card is gone, the refusal still shows.
+    headache, _ = two_events(clinic, "headache", "dizziness")
+    nurse = clinic.client("nurse")
+    post(nurse, "event-resolve", headache.pk, minute="1", resolution="self_resolved")
+    before = stored()
+    response = nurse.post(
+        reverse("event-resolve", args=[headache.pk]),
+        {"minute": "7.5", "resolution": "self_resolved"},
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert summaries(page) == ["error-events"]
+    summary = page[page.index('id="error-events"') :]
+    assert "already resolved" in summary[: summary.index("</div>")]
+    # Only the summary moved: the report form's own fields are neither marked nor filled.
+    assert "aria-invalid" not in page and 'value="7.5"' not in page
+    assert stored() == before

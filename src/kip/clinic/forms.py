@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from django.http import QueryDict
+from django.utils.text import slugify
 
 from kip.registry.services.errors import Refusals, ServiceError
 
@@ -149,9 +150,13 @@ def shown(exc: ServiceError | FieldError | FieldErrors, order: Sequence[str] = (
     return sorted(items, key=lambda item: position.get(item.field, len(position)))
 
 
-def all_text(exc: ServiceError | FieldError | FieldErrors) -> str:
-    """Every error of a refusal on one line, for a message shown after a redirect."""
-    return "; ".join(item.text for item in shown(exc))
+def row_form(form: str, key: object) -> str:
+    """The name of one copy of a form repeated per row or card ("role-12", "prn-7"): a refusal
+    is shown in the row that was submitted, with its values, and the other rows stay as they
+    were. The view names the copy it refuses with this; the template (the `row` filter) names
+    each copy the same way, so the two cannot drift apart. The key becomes part of element ids,
+    hence the slug."""
+    return f"{form}-{slugify(str(key))}"
 
 
 def refused_context(
@@ -159,7 +164,8 @@ def refused_context(
 ) -> dict[str, Any]:
     """What a page needs to show a refused form again: every error by form (the summary at the
     form's top, see _error.html), each beside its own field (the `field_error` and `invalid`
-    tags), and the values as typed."""
+    tags), and the values as typed. For a form repeated per row, `form` is that row's
+    (`row_form`)."""
     items = shown(exc, list(data.keys()))
     return {
         "errors": {form: items},

@@ -6,6 +6,9 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from kip.clinic.forms import row_form
 
 register = template.Library()
 
@@ -32,6 +35,23 @@ def posted(context: template.Context, name: str, default: object = "", form: str
     if name in data:
         return data[name]
     return "" if default is None else default
+
+
+@register.filter
+def row(form: str, key: object) -> str:
+    """The name of a form's copy in one row or card, as the view names it on refusal:
+    `{% with form="role"|row:m.pk %}` (kip.clinic.forms.row_form)."""
+    return row_form(form, key)
+
+
+@register.simple_tag(takes_context=True)
+def selected(
+    context: template.Context, form: str, name: str, value: object, default: object = ""
+) -> SafeString:
+    """` selected` for the option a refused `form` had chosen, so the choice comes back with
+    the other values; on any other form (and on a first view), for the option `default`."""
+    chosen = posted(context, name, default, form=form)
+    return mark_safe(" selected") if str(chosen) == str(value) else SafeString("")
 
 
 def _shown(context: template.Context, form: str) -> list[Any]:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from kip.clinic import forms, guards
 from kip.clinic.views.flowsheet import flowsheet_context
+from kip.clinic.views.patients import patient_context
 from kip.protocol.model import PhysicianOption
 from kip.registry.access import Action
 from kip.registry.models import AdverseEvent, DeviationRequest
@@ -27,10 +28,19 @@ T = TypeVar("T")
 
 
 def _flowsheet_after(
-    request: HttpRequest, infusion_pk: int, form: str, write: Callable[[User], Outcome]
+    request: HttpRequest,
+    infusion_pk: int,
+    form: str,
+    write: Callable[[User], Outcome],
+    *,
+    section: str = "",
+    row_shown: Callable[[dict[str, Any]], bool] = lambda context: True,
 ) -> HttpResponse:
-    """Run one write; on success back to the flowsheet (post/redirect/get), on refusal the
-    flowsheet again with the service's reason beside the form and the values as typed."""
+    """Run one write; on success back to the flowsheet (post/redirect/get) at the form's
+    `section` (its own name unless given: a row's form is named by its row), on refusal the
+    flowsheet again with the service's reasons beside the form's fields and the values as
+    typed. A row's refusal whose row the page no longer shows (`row_shown` is false: the event
+    was resolved from another screen meanwhile) is told at the top of its section instead."""
     user = guards.user_of(request)
     # Another site's id is a 404 before any field is read, whatever the form holds.
     guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
@@ -42,9 +52,13 @@ def _flowsheet_after(
         infusion = guards.infusion_or_404(request, infusion_pk, Action.VIEW_CLINICAL)
         context = flowsheet_context(request, infusion)
         context |= forms.refused_context(exc, form, request.POST)
+        if section and not row_shown(context):
+            # Only the summary moves: posted_form stays the row's, so no other form's fields
+            # are marked or filled with this one's values.
+            context["errors"][section] = context["errors"][form]
         return render(request, "clinic/flowsheet.html", context, status=422)
     messages.success(request, outcome)
-    return HttpResponseRedirect(reverse("flowsheet", args=[infusion_pk]) + f"#{form}")
+    return HttpResponseRedirect(reverse("flowsheet", args=[infusion_pk]) + f"#{section or form}")
 
 
 def _n(value: Any) -> str:
@@ -107,15 +121,21 @@ def record_check(request: HttpRequest, pk: int) -> HttpResponse:
 def premedicate(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
+    # One form per premedication drug: a refusal is shown in that drug's row.
+    drug = forms.text(data, "drug", 64)
+    form = forms.row_form("premedication", drug)
+
     def write(user: User) -> Outcome:
         f = forms.Form(data)
-        drug = f.text("drug", 64)
         minute = f.number("minute", required=True)
         f.check()
         dose = sessions.give_premedication(user, pk, drug, minute=_given(minute))
         return f"Premedication given: {dose.drug} {_n(dose.dose_mg)} mg {dose.route}."
 
-    return _flowsheet_after(request, pk, "premedication", write)
+    def row_shown(context: dict[str, Any]) -> bool:
+        return any(p["item"].drug == drug and not p["given"] for p in context["premeds"])
+
+    return _flowsheet_after(request, pk, form, write, section="premedication", row_shown=row_shown)
 
 
 @require_POST
@@ -227,6 +247,11 @@ def _event_infusion(request: HttpRequest, event_pk: int, action: Action) -> int:
     return event
 
 
+def _card_shown(event_pk: int) -> Callable[[dict[str, Any]], bool]:
+    """Whether the flowsheet shows the event's card (it does while the event is ongoing)."""
+    return lambda context: any(o.event.pk == event_pk for o in context["ongoing"])
+
+
 @require_POST
 def give_prn(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
@@ -246,7 +271,11 @@ def give_prn(request: HttpRequest, pk: int) -> HttpResponse:
         d = given.dose
         return f"PRN given: {d.drug} {_n(d.dose_mg)} mg {d.route} at minute {_n(d.minute)}."
 
-    return _flowsheet_after(request, infusion_pk, "events", write)
+    # The forms of an event's card are named by the event: the refusal shows in its card.
+    form = forms.row_form("prn", pk)
+    return _flowsheet_after(
+        request, infusion_pk, form, write, section="events", row_shown=_card_shown(pk)
+    )
 
 
 @require_POST
@@ -263,7 +292,10 @@ def decide_event(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return f"Physician decision for {decided.event.term}: {raw.replace('_', ' ')}."
 
-    return _flowsheet_after(request, infusion_pk, "events", write)
+    form = forms.row_form("decision", pk)
+    return _flowsheet_after(
+        request, infusion_pk, form, write, section="events", row_shown=_card_shown(pk)
+    )
 
 
 @require_POST
@@ -281,7 +313,10 @@ def resolve_event(request: HttpRequest, pk: int) -> HttpResponse:
         event = events.resolve_adverse_event(user, pk, _given(minute), Resolution(raw))
         return f"{event.term.capitalize()} resolved: {event.get_resolution_display().lower()}."
 
-    return _flowsheet_after(request, infusion_pk, "events", write)
+    form = forms.row_form("resolve", pk)
+    return _flowsheet_after(
+        request, infusion_pk, form, write, section="events", row_shown=_card_shown(pk)
+    )
 
 
 @require_POST
@@ -307,6 +342,19 @@ def end(request: HttpRequest, pk: int) -> HttpResponse:
     return _flowsheet_after(request, pk, "end", write)
 
 
+def _patient_refused(
+    request: HttpRequest,
+    pk: int,
+    form: str,
+    exc: ServiceError | forms.FieldError | forms.FieldErrors,
+) -> HttpResponse:
+    """The patient page again with the refusal beside the form's fields and the values as
+    typed (like the flowsheet's forms, rather than a message after a redirect)."""
+    patient = guards.patient_or_404(request, pk, Action.VIEW_CLINICAL)
+    context = patient_context(request, patient) | forms.refused_context(exc, form, request.POST)
+    return render(request, "clinic/patient.html", context, status=422)
+
+
 @require_POST
 def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     """Schedule the patient's next infusion on a date, when the plan allows it."""
@@ -322,8 +370,7 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("no such patient at your sites") from None
     except forms.Refused as exc:
-        messages.error(request, f"Not scheduled: {forms.all_text(exc)}")
-        return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
+        return _patient_refused(request, pk, "schedule", exc)
     inf = scheduled.infusion
     messages.success(request, f"Infusion {inf.number} scheduled for {inf.planned_on:%Y-%m-%d}.")
     return HttpResponseRedirect(reverse("flowsheet", args=[inf.pk]))
@@ -408,7 +455,6 @@ def clear_exclusion(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("no such patient at your sites") from None
     except ServiceError as exc:
-        messages.error(request, f"Not cleared: {forms.all_text(exc)}")
-        return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")
+        return _patient_refused(request, pk, "clearance", exc)
     messages.success(request, f"Exclusion cleared after review: {cleared.exclusion_id}.")
     return HttpResponseRedirect(reverse("patient", args=[pk]) + "#plan")

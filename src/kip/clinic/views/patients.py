@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -138,9 +139,8 @@ class TimelineEntry:
     url: str = ""
 
 
-@require_GET
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = guards.patient_or_404(request, pk, Action.VIEW_CLINICAL)
+def patient_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
+    """What the patient page shows: the record, the plan and its forms (no refusal yet)."""
     infusions = list(
         Infusion.objects.filter(patient=patient)
         .annotate(n_events=Count("adverse_events"))
@@ -239,7 +239,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
     timeline.sort(key=lambda t: t.day, reverse=True)
 
-    context = {
+    return {
         "patient": patient,
         "age": patient.age_on(today),
         "infusions": infusions,
@@ -260,7 +260,15 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_clear": guards.can_at(request, Action.APPROVE_DEVIATION, patient),
         "clearable": _clearable(patient, enrolments),
         "clearances": list(patient.clearances.select_related("cleared_by")),
+        "errors": {},
+        "posted": {},
     }
+
+
+@require_GET
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = guards.patient_or_404(request, pk, Action.VIEW_CLINICAL)
+    context = patient_context(request, patient)
     # Whatever the request's headers: this view always renders the whole record.
     log_view(guards.user_of(request), patient, source="app")
     return render(request, "clinic/patient.html", context)

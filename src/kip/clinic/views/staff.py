@@ -49,7 +49,6 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "roles": Role.choices,
         "me": actor.pk,
         "errors": {},
-        "error_pk": None,  # the account or membership whose row form was refused
         "posted": {},
     }
 
@@ -64,11 +63,11 @@ def _after(
     form: str,
     write: Callable[[User], str],
     *,
-    pk: int | None = None,
     check: Callable[[], None],
 ) -> HttpResponse:
     """Another site's id is a 404 before any field is read; then one write, post/redirect/get
-    on success, the page again with the service's reason beside the form on refusal."""
+    on success, the page again with the service's reasons beside the form's fields on refusal.
+    A row's form is named by its row (forms.row_form), so only that row shows the refusal."""
     check()
     try:
         outcome = write(guards.user_of(request))
@@ -76,7 +75,7 @@ def _after(
         raise Http404("not at your sites") from None
     except forms.Refused as exc:
         context = _context(request)
-        context |= forms.refused_context(exc, form, request.POST) | {"error_pk": pk}
+        context |= forms.refused_context(exc, form, request.POST)
         status = exc.status if isinstance(exc, ServiceError) and exc.status == 403 else 422
         return render(request, "clinic/staff.html", context, status=status)
     messages.success(request, outcome)
@@ -134,14 +133,16 @@ def add_role(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST
 
     def write(actor: User) -> str:
-        site_id = forms.integer(data, "site_id", required=True)
+        f = forms.Form(data)
+        site_id = f.integer("site_id", required=True)
+        role, reason = data.get("role", ""), f.text("reason")
+        # A site that does not parse is told together with the role and the reason.
+        f.check(lambda found: service.check_role_and_reason(found, reason, role))
         assert site_id is not None
-        m = service.add_membership(
-            actor, pk, site_id, data.get("role", ""), reason=forms.text(data, "reason")
-        )
+        m = service.add_membership(actor, pk, site_id, role, reason=reason)
         return f"{m.user.username} is now also {m.get_role_display()} at {m.site.code}."
 
-    return _after(request, "add", write, pk=pk, check=_user_or_404(request, pk))
+    return _after(request, forms.row_form("add", pk), write, check=_user_or_404(request, pk))
 
 
 @require_POST
@@ -152,7 +153,8 @@ def change_role(request: HttpRequest, pk: int) -> HttpResponse:
         m = service.change_role(actor, pk, data.get("role", ""), reason=forms.text(data, "reason"))
         return f"{m.user.username} is now {m.get_role_display()} at {m.site.code}."
 
-    return _after(request, "role", write, pk=pk, check=_membership_or_404(request, pk))
+    form = forms.row_form("role", pk)
+    return _after(request, form, write, check=_membership_or_404(request, pk))
 
 
 @require_POST
@@ -163,7 +165,8 @@ def remove_membership(request: HttpRequest, pk: int) -> HttpResponse:
         service.remove_membership(actor, pk, reason=forms.text(data, "reason"))
         return "Role removed."
 
-    return _after(request, "remove", write, pk=pk, check=_membership_or_404(request, pk))
+    form = forms.row_form("remove", pk)
+    return _after(request, form, write, check=_membership_or_404(request, pk))
 
 
 @require_POST
@@ -178,4 +181,4 @@ def set_active(request: HttpRequest, pk: int) -> HttpResponse:
         state = "reactivated" if user.is_active else "deactivated"
         return f"Account {user.username} {state}."
 
-    return _after(request, "active", write, pk=pk, check=_user_or_404(request, pk))
+    return _after(request, forms.row_form("active", pk), write, check=_user_or_404(request, pk))

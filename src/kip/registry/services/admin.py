@@ -74,10 +74,17 @@ def _role(role: str) -> Role:
     return Role(role)
 
 
+def check_role_and_reason(
+    found: Refusals, reason: str, role: str
+) -> tuple[str | None, Role | None]:
+    """The reason and the role, each refusal noted in `found` (no database read): a form
+    refuses them together with its own fields that do not parse."""
+    return found.check(lambda: _reason(reason)), found.check(lambda: _role(role))
+
+
 def _checked(found: Refusals, reason: str, role: str) -> tuple[str, Role]:
     """The reason and the role, refused together with the submission's other refusals."""
-    why = found.check(lambda: _reason(reason))
-    the_role = found.check(lambda: _role(role))
+    why, the_role = check_role_and_reason(found, reason, role)
     found.raise_any()
     assert why is not None and the_role is not None
     return why, the_role

@@ -11,7 +11,7 @@ from kip.protocol.model import LimitKind
 from kip.registry.access import Action
 from kip.registry.models import ExclusionClearance
 from kip.registry.services.common import Source, get_patient, protocol_of, writing
-from kip.registry.services.errors import Conflict, ServiceError
+from kip.registry.services.errors import Conflict, Refusals, ServiceError
 from kip.registry.services.planning import open_enrolment
 
 
@@ -26,24 +26,25 @@ def clear_exclusion(
     protocol = protocol_of(enrolment.protocol_id)
     exclusion = next((e for e in protocol.eligibility.exclusions if e.id == exclusion_id), None)
     rule = f"eligibility.exclusions.{exclusion_id}"
+    # The exclusion and the reason are refused together: the physician corrects both at once.
+    found = Refusals()
     if exclusion is None:
         known = ", ".join(e.id for e in protocol.eligibility.exclusions) or "none"
-        raise ServiceError(
+        found.refuse(
             "exclusion_id",
             "eligibility.exclusions",
             f"{exclusion_id!r} is not an exclusion of {protocol.id} ({known})",
         )
-    if exclusion.kind is not LimitKind.SOFT:
-        raise ServiceError("exclusion_id", rule, "a hard exclusion cannot be cleared")
-    if exclusion_id not in patient.conditions:
-        raise ServiceError(
-            "exclusion_id", rule, f"the patient has no recorded {exclusion.label.lower()}"
-        )
+    elif exclusion.kind is not LimitKind.SOFT:
+        found.refuse("exclusion_id", rule, "a hard exclusion cannot be cleared")
+    elif exclusion_id not in patient.conditions:
+        found.refuse("exclusion_id", rule, f"the patient has no recorded {exclusion.label.lower()}")
     text = reason.strip()
     if not text:
-        raise ServiceError("reason", rule, "clearing an exclusion needs a reason")
-    if len(text) > 500:
-        raise ServiceError("reason", rule, "at most 500 characters")
+        found.refuse("reason", rule, "clearing an exclusion needs a reason")
+    elif len(text) > 500:
+        found.refuse("reason", rule, "at most 500 characters")
+    found.raise_any()
     if ExclusionClearance.objects.filter(patient=patient, exclusion_id=exclusion_id).exists():
         raise Conflict("exclusion_id", rule, "already cleared")
     with writing(user, f"clear exclusion {exclusion_id}: {text}", source):
