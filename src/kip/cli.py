@@ -14,6 +14,7 @@ import traceback
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 
 from kip import __version__
 from kip.cli_demo import demo
@@ -27,6 +28,7 @@ from kip.cli_protocol import protocol_app
 from kip.cli_registry import audit_app
 from kip.cli_web import init, serve
 from kip.protocol.errors import InputError
+from kip.protocol.wording import plain_message
 from kip.site.database import DatabaseUrlError
 
 if TYPE_CHECKING:
@@ -109,6 +111,20 @@ def _rule(message: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _typer_rule(exc: click_errors.BadParameter) -> str | None:
+    """The rule in kip's words when Typer refused the value through pydantic ("must be between 1
+    and 65535" for `--port 0`, where pydantic names the broken bound only); None otherwise."""
+    cause = exc.__cause__
+    errors = cause.errors(include_url=False) if isinstance(cause, ValidationError) else []
+    if not errors:
+        return None
+    error = errors[0]
+    # The option's own min and max (typer.Option(min=..., max=...)) are its bounds.
+    bounds = {"ge": getattr(exc.param, "min", None), "le": getattr(exc.param, "max", None)}
+    ctx = {**{k: v for k, v in bounds.items() if v is not None}, **error.get("ctx", {})}
+    return plain_message({**error, "ctx": ctx})
+
+
 def usage_error_line(exc: click_errors.UsageError) -> str:
     """`FIELD: RULE (try 'kip ... --help')`: the option or argument at fault, then what is wrong.
 
@@ -122,6 +138,7 @@ def usage_error_line(exc: click_errors.UsageError) -> str:
         field, rule = _param_name(exc.param), "required"
     elif isinstance(exc, click_errors.BadParameter):
         field = _param_name(exc.param) or (str(exc.param_hint) if exc.param_hint else None)
+        rule = _rule(_typer_rule(exc) or exc.message)
     elif isinstance(exc, click_errors.NoSuchOption):
         field, rule = exc.option_name, "no such option"
         if exc.possibilities:

@@ -664,7 +664,7 @@ BAD_JSON = {
         r"^given\[0\]\.dose_mg: ",
     ),
     "minute-as-text": ('{"event": "nausea", "minute": "60"}', r"^minute: "),
-    "missing-event": ('{"minute": 60}', r"^event: required field is missing"),
+    "missing-event": ('{"minute": 60}', r"^event: is required$"),
 }
 
 

@@ -62,7 +62,7 @@ BROKEN = [
     pytest.param(
         'hard_max_rate = [{ value = 70, unit = "mg/h" }]',
         "hard_max_rate = []",
-        r"limits\.hard_max_rate: List should have at least 1 item",
+        r"limits\.hard_max_rate: must not be empty$",
         id="no-hard-limit",
     ),
 ]

@@ -559,7 +559,7 @@ BAD = [
     ),
     pytest.param({"patient": MAN | {"weight_kg": -70}}, r"^patient\.weight_kg: ", id="neg-weight"),
     pytest.param({"patient": MAN | {"weight_kg": "70"}}, r"^patient\.weight_kg: ", id="text"),
-    pytest.param({"patient": {"sex": "male"}}, r"^patient\.age_years: required", id="missing"),
+    pytest.param({"patient": {"sex": "male"}}, r"^patient\.age_years: is required", id="missing"),
     pytest.param({"on_date": "2019-02-30"}, r"^on_date: ", id="impossible-date"),
     pytest.param({"check_results": {"x": "maybe"}}, r"^check_results\.x: ", id="bad-status"),
 ]

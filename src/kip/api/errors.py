@@ -8,12 +8,13 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from pydantic import Field
+from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
+from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from kip.api.auth import Forbidden, LoginThrottled
 from kip.protocol.errors import InputError, validation_problems
+from kip.protocol.wording import plain_message, with_field_bounds
 from kip.registry.services.errors import ServiceError, from_input_error
 
 
@@ -75,16 +76,42 @@ def _unique(items: list[ErrorItem]) -> list[ErrorItem]:
 
 
 def schema_errors(errors: list[dict[str, Any]]) -> list[ErrorItem]:
-    """ninja's request validation errors as ErrorItems, every one of them."""
+    """ninja's request validation errors as ErrorItems, every one of them, in kip's words."""
     items = []
     for error in errors:
         field = _field_of(error.get("loc", ())) or "input"
-        message = str(error.get("msg", "invalid input"))
+        message = plain_message(error)
         rule = f"schema.{error.get('type', 'invalid')}"
         items.append(ErrorItem(field=field, rule=rule, detail=f"{field}: {message}"))
     return _unique(items) or [
         ErrorItem(field="input", rule="schema.invalid", detail="input: invalid input")
     ]
+
+
+class KipNinjaAPI(NinjaAPI):
+    """ninja's API, its request validation errors carrying each refused field's bounds, so that
+    schema_errors can say "must be between 30 and 100" where pydantic names the broken bound
+    only. Only here is the validated model known, and the location still relative to it."""
+
+    def validation_error_from_error_contexts(
+        self, error_contexts: list[ValidationErrorContext[Any]]
+    ) -> ValidationError:
+        result = super().validation_error_from_error_contexts(error_contexts)
+        # ninja lists the errors in this same order, with their locations rewritten. Should a
+        # later ninja list them otherwise, the broken bound alone is named: never a 500.
+        raw = [
+            (context.model, error["loc"])
+            for context in error_contexts
+            for error in context.pydantic_validation_error.errors(include_url=False)
+        ]
+        if len(raw) != len(result.errors):
+            return result
+        for out, (model, loc) in zip(result.errors, raw, strict=True):
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                completed = with_field_bounds({**out, "loc": loc}, model)
+                if "ctx" in completed:
+                    out["ctx"] = completed["ctx"]
+        return result
 
 
 def install(api: NinjaAPI) -> None:

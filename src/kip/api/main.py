@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.http import HttpRequest
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from kip.api import admin, errors, followups, infusions, patients, program
 from kip.api.auth import TOKEN_MAX_AGE_SECONDS, make_token, user_of
@@ -16,7 +16,7 @@ from kip.registry.models.choices import InfusionStatus
 from kip.registry.services import patients as patient_services
 from kip.registry.services.reads import RESEARCH_COHORT, log_export
 
-api = NinjaAPI(
+api = errors.KipNinjaAPI(
     title="kip API",
     version="1",
     description=(

@@ -57,7 +57,7 @@ def _iso_day(value: object) -> object:
     # pydantic would read 0 or "0" as 1970-01-01 (a Unix time); a date is sent as YYYY-MM-DD.
     if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.match(value)):
         return value
-    raise ValueError("a date as YYYY-MM-DD")
+    raise ValueError("must be a date, YYYY-MM-DD")
 
 
 class In(Schema):

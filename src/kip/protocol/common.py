@@ -91,4 +91,4 @@ def parse_request(model: type[M], text: str | bytes) -> M:
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc)) from None
+        raise InputError(describe_validation_error(exc, model)) from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from kip.protocol.wording import plain_message, with_field_bounds
 
 
 class InputError(ValueError):
@@ -19,25 +21,25 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "input"
 
 
-def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    """Every problem as (field, message), in pydantic's order, so a caller can report them all."""
+def validation_problems(
+    exc: ValidationError, model: type[BaseModel] | None = None
+) -> list[tuple[str, str]]:
+    """Every problem as (field, message in kip's words), in pydantic's order, so a caller can
+    report them all. With the model that was validated, a value beyond a bound names both of
+    its field's bounds ("must be between 30 and 100")."""
     out: list[tuple[str, str]] = []
     for error in exc.errors(include_url=False):
         # Union and function validators put their own names into the location; keep only
         # field names.
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or "-" in p)))
-        msg = error["msg"]
-        if error["type"] == "missing":
-            msg = "required field is missing"
-        elif error["type"] == "extra_forbidden":
-            msg = "unknown field (not part of the format)"
-        out.append((_location(loc), msg.removeprefix("Value error, ")))
+        message = plain_message(with_field_bounds({**error, "loc": loc}, model))
+        out.append((_location(loc), message))
     return out
 
 
-def describe_validation_error(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
     """The first problem as `field: rule`, plus a count of any others."""
-    problems = validation_problems(exc)
+    problems = validation_problems(exc, model)
     field, msg = problems[0]
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
     return f"{field}: {msg}{more}"

@@ -36,7 +36,7 @@ def parse(text: str, origin: str) -> Protocol:
         # become ISO strings, which strict JSON validation accepts.
         return Protocol.model_validate_json(json.dumps(data, default=_iso), strict=True)
     except ValidationError as exc:
-        raise InputError(f"{origin}: {describe_validation_error(exc)}") from None
+        raise InputError(f"{origin}: {describe_validation_error(exc, Protocol)}") from None
 
 
 def _iso(value: object) -> str:

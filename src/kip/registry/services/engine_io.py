@@ -55,38 +55,12 @@ def build(model: type[M], **fields: Any) -> M:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        out_of_range = {
-            str(e["loc"][0])
-            for e in exc.errors(include_url=False)
-            if e["type"] in _BOUND_ERRORS and len(e["loc"]) == 1
-        }
         found = Refusals()
-        for field, message in validation_problems(exc):
-            if field in out_of_range:
-                message = _range_text(model, field) or message
+        # With the model, a reading beyond its bounds names both ("must be between 30 and 100"),
+        # as the clinic's own range checks say it.
+        for field, message in validation_problems(exc, model):
             found.refuse(field, "protocol.input", message)
         raise together(found.found) from None
-
-
-# pydantic's error types for a value beyond a field's ge / le bound.
-_BOUND_ERRORS = frozenset({"greater_than_equal", "less_than_equal"})
-
-
-def _range_text(model: type[BaseModel], field: str) -> str | None:
-    """ "must be between 30 and 100" for a value beyond a field's bounds, as the clinic's own
-    range checks say it, where pydantic's "Input should be less than or equal to 100" names one
-    bound only; None when the field's bounds are not plain ge / le (pydantic's text is kept)."""
-    info = model.model_fields.get(field)
-    if info is None:
-        return None
-    # pydantic keeps Field(ge=..., le=...) as annotated_types' Ge and Le in the metadata.
-    low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
-    high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
-    if low is not None and high is not None:
-        return f"must be between {low:g} and {high:g}"
-    if low is not None:
-        return f"must be at least {low:g}"
-    return None if high is None else f"must be at most {high:g}"
 
 
 def num(value: Decimal | None) -> float | None:
