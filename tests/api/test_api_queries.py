@@ -25,10 +25,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("api_only_urls")]
 
 # The token's user with their memberships (one join, for the route's check and the site check),
 # the infusion; the engine's reads (rate log, ongoing events, and for a rate the latest vitals);
-# the row, the audit chain head and the audit row. Rates read the log once, before the write, and
+# the row, the audit chain head and the audit row. Rates read the log once, inside the write, and
 # hand it on to the next step; vitals hand on the row just written. Transaction control is not
-# counted: it is BEGIN and COMMIT in production (2 more per write) and savepoints inside a test's
-# transaction.
+# counted here: savepoints inside a test's transaction; see the committed test below for
+# production's.
 RATE_QUERIES = 8
 VITALS_QUERIES = 7
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
@@ -86,3 +86,52 @@ def test_memberships_are_read_again_for_every_request(
     admin.change_role(world.admin, membership.pk, Role.NURSE, reason="back on the unit")
     post(nurse, url, {"minute": 7, "heart_rate_bpm": 81})
     assert access.can(world.nurse, Action.RUN_INFUSION, world.site)
+
+
+# In production each write is its own transaction, which the tests above never see (pytest-django
+# wraps them in one). Django logs BEGIN as the transaction opens (SQLite's BEGIN IMMEDIATE takes
+# the write lock; on PostgreSQL psycopg sends BEGIN with the next statement, the chain lock) and
+# COMMIT as it ends.
+COMMITTED_VITALS = {
+    "postgresql": [
+        *("memberships", "infusion", "BEGIN", "lock", "insert", "head", "audit", "COMMIT"),
+        *("steps", "events"),
+    ],
+    "sqlite": [
+        *("memberships", "infusion", "BEGIN IMMEDIATE", "insert", "head", "audit", "COMMIT"),
+        *("steps", "events"),
+    ],
+}
+
+
+def kind_of(sql: str) -> str:
+    """What a logged statement asks, by its start."""
+    kinds = (
+        ("SELECT pg_advisory_xact_lock(", "lock"),
+        ('SELECT "registry_membership"', "memberships"),
+        ('SELECT "registry_infusion"', "infusion"),
+        ('INSERT INTO "registry_vitalsigns"', "insert"),
+        ('SELECT "sequence", "hash" FROM "registry_auditentry"', "head"),
+        ('INSERT INTO "registry_auditentry"', "audit"),
+        ('SELECT "registry_titrationstep"', "steps"),
+        ('SELECT "registry_adverseevent"', "events"),
+    )
+    return next((kind for prefix, kind in kinds if sql.startswith(prefix)), sql)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_vitals_write_sends_the_statements_production_sends(
+    world: World, client_for: Callable[[User], Client]
+) -> None:
+    infusion = running(world.nurse, world.patient)
+    nurse = client_for(world.nurse)
+    url = f"/api/infusions/{infusion.pk}"
+    post(nurse, f"{url}/rates", {"minute": 0, "rate_mg_per_h": 10})
+    with CaptureQueriesContext(connection) as captured:
+        response = nurse.post(
+            f"{url}/vitals", {"minute": 1, "heart_rate_bpm": 80}, content_type="application/json"
+        )
+    assert response.status_code == 201, response.content
+    sent = [kind_of(q["sql"]) for q in captured.captured_queries]
+    assert sent == COMMITTED_VITALS[connection.vendor]
+    assert VitalSigns.objects.filter(infusion=infusion).count() == 1

@@ -55,6 +55,14 @@ def _reason(reason: str, field: str = "reason") -> str:
     return text
 
 
+def _still_pending(row: DeviationRequest, *, fresh: bool = False) -> None:
+    """Refuse a request already decided; `fresh` reads its status again from the database."""
+    if fresh:
+        row.refresh_from_db(fields=["status"])
+    if row.status != DeviationStatus.PENDING:
+        raise Conflict("request_id", "limits.soft_deviation", f"already {row.status}")
+
+
 def request_deviation(
     user: User,
     infusion_id: int,
@@ -77,14 +85,16 @@ def request_deviation(
     text = found.check(lambda: _reason(reason))
     found.raise_any()
     assert checked is not None and text is not None
-    if pending(infusion).exists():
-        raise Conflict(
-            "infusion_id",
-            "limits.soft_deviation",
-            "a request is already waiting for a physician: approve or decline it first",
-        )
     at, rate = checked.minute, checked.rate
     with writing(user, f"request soft-limit rate {rate} mg/h at minute {at}: {text}", source):
+        # Asked inside the write, which other clinical writes wait for: two nurses asking at once
+        # leave one request, not two.
+        if pending(infusion).exists():
+            raise Conflict(
+                "infusion_id",
+                "limits.soft_deviation",
+                "a request is already waiting for a physician: approve or decline it first",
+            )
         row = DeviationRequest.objects.create(
             infusion=infusion, minute=at, rate_mg_per_h=rate, reason=text, requested_by=user
         )
@@ -97,13 +107,15 @@ def approve_deviation(
     """A physician at the infusion's site approves a pending request with their own reason; the
     rate is classified again now and stored only if it is still not refused."""
     row = get_deviation_request(user, request_id, Action.APPROVE_DEVIATION)
-    if row.status != DeviationStatus.PENDING:
-        raise Conflict("request_id", "limits.soft_deviation", f"already {row.status}")
+    _still_pending(row)
     infusion = row.infusion
     require_status(infusion, RUNNING, "approve a rate for")
     text = _reason(reason)
-    checked = classify_rate(infusion, row.minute, row.rate_mg_per_h)
     with writing(user, f"approve soft-limit rate {row.rate_mg_per_h} mg/h: {text}", source):
+        # Read again inside the write, which other clinical writes wait for: of two physicians
+        # approving at once, the second finds the request decided and stores no second rate.
+        _still_pending(row, fresh=True)
+        checked = classify_rate(infusion, row.minute, row.rate_mg_per_h)
         step = store_step(
             infusion, checked, entered_by=row.requested_by, approver=user, reason=text
         )
@@ -121,10 +133,10 @@ def decline_deviation(
 ) -> DeviationRequest:
     """A physician at the infusion's site declines a pending request, with a reason."""
     row = get_deviation_request(user, request_id, Action.APPROVE_DEVIATION)
-    if row.status != DeviationStatus.PENDING:
-        raise Conflict("request_id", "limits.soft_deviation", f"already {row.status}")
+    _still_pending(row)
     text = _reason(reason)
     with writing(user, f"decline soft-limit rate {row.rate_mg_per_h} mg/h: {text}", source):
+        _still_pending(row, fresh=True)
         row.status = DeviationStatus.DECLINED
         row.decided_by = user
         row.decided_at = timezone.now()

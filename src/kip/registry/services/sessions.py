@@ -361,32 +361,47 @@ def record_rate(
     physician at this site approving and a reason, otherwise stored."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, (InfusionStatus.RUNNING,), "set a rate for")
-    checked = classify_rate(infusion, minute, rate_mg_per_h)
-    proposed = checked.proposed
-    approver: User | None = None
-    if proposed.classification is Classification.SOFT_LIMIT:
-        first = proposed.reasons[0]
-        if approved_by_id is None:
-            raise PermissionDenied(
-                "approved_by", first.rule, "a soft-limit deviation needs a physician's approval"
-            )
-        approver = User.objects.filter(pk=approved_by_id, is_active=True).first()
-        site = infusion.patient.site
-        if approver is None or not access.can(approver, Action.APPROVE_DEVIATION, site):
-            raise PermissionDenied(
-                "approved_by", first.rule, "the approver is not a physician at this site"
-            )
-        if not reason.strip():
-            raise ServiceError("reason", first.rule, "a soft-limit deviation needs a reason")
-    at, rate = checked.minute, checked.rate
+    found = Refusals()
+    at, rate = check_rate(found, minute, rate_mg_per_h)
+    found.raise_any()
+    assert at is not None and rate is not None
+    # Classified inside the write, on the log as it stands while every other clinical write waits
+    # (the chain lock): two rates set on one infusion at once are judged one after the other.
     with writing(user, reason.strip() or f"rate {rate} mg/h at minute {at}", source):
+        checked = classify_rate(infusion, minute, rate_mg_per_h)
+        approver = _approver(infusion, checked.proposed, approved_by_id, reason)
         step = store_step(infusion, checked, entered_by=user, approver=approver, reason=reason)
+    proposed = checked.proposed
     # The next step reads the log classify_rate read, plus the step just stored: it is at or
     # after every earlier step (classify_rate refuses an earlier minute) and has the highest pk,
     # so it sorts last; events and vitals are as read (this write changed neither).
     rows = checked.rows
     after = engine_io.SessionRows([*rows.steps, step], rows.events, rows.vitals)
     return RateRecorded(step, proposed, engine_next(infusion, float(at), after))
+
+
+def _approver(
+    infusion: Infusion, proposed: ProposedRate, approved_by_id: int | None, reason: str
+) -> User | None:
+    """The physician approving a soft-limit rate (None for a rate within the protocol); a
+    soft-limit rate without an approving physician at this site, or without a reason, is refused."""
+    if proposed.classification is not Classification.SOFT_LIMIT:
+        return None
+    first = proposed.reasons[0]
+    if approved_by_id is None:
+        raise PermissionDenied(
+            "approved_by", first.rule, "a soft-limit deviation needs a physician's approval"
+        )
+    approver = User.objects.filter(pk=approved_by_id, is_active=True).first()
+    if approver is None or not access.can(
+        approver, Action.APPROVE_DEVIATION, infusion.patient.site
+    ):
+        raise PermissionDenied(
+            "approved_by", first.rule, "the approver is not a physician at this site"
+        )
+    if not reason.strip():
+        raise ServiceError("reason", first.rule, "a soft-limit deviation needs a reason")
+    return approver
 
 
 @dataclass(frozen=True)
