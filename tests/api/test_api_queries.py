@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from kip.registry import access
 from kip.registry.access import Action
-from kip.registry.models import Membership, TitrationStep, VitalSigns
+from kip.registry.models import Infusion, Membership, TitrationStep, VitalSigns
 from kip.registry.models.choices import Role
 from kip.registry.services import admin, sessions
 from service_world import World, running
@@ -45,13 +45,19 @@ def post(client: Client, url: str, body: dict[str, Any]) -> tuple[Any, list[str]
     return response.json(), [q for q in sql if not q.startswith(TRANSACTION_CONTROL)]
 
 
-def test_a_rate_and_vitals_write_stay_within_their_query_budget(
-    world: World, client_for: Callable[[User], Client]
-) -> None:
+def charting(world: World, client_for: Callable[[User], Client]) -> tuple[Infusion, Client, str]:
+    """A running infusion at 10 mg/h from minute 0, its nurse's API client and its API path."""
     infusion = running(world.nurse, world.patient)
     nurse = client_for(world.nurse)
     url = f"/api/infusions/{infusion.pk}"
     post(nurse, f"{url}/rates", {"minute": 0, "rate_mg_per_h": 10})
+    return infusion, nurse, url
+
+
+def test_a_rate_and_vitals_write_stay_within_their_query_budget(
+    world: World, client_for: Callable[[User], Client]
+) -> None:
+    infusion, nurse, url = charting(world, client_for)
     post(nurse, f"{url}/vitals", {"minute": 15, "heart_rate_bpm": 80})
     rate, rate_sql = post(nurse, f"{url}/rates", {"minute": 30, "rate_mg_per_h": 15})
     vitals, vitals_sql = post(nurse, f"{url}/vitals", {"minute": 31, "heart_rate_bpm": 82})
@@ -123,10 +129,7 @@ def kind_of(sql: str) -> str:
 def test_a_committed_vitals_write_sends_the_statements_production_sends(
     world: World, client_for: Callable[[User], Client]
 ) -> None:
-    infusion = running(world.nurse, world.patient)
-    nurse = client_for(world.nurse)
-    url = f"/api/infusions/{infusion.pk}"
-    post(nurse, f"{url}/rates", {"minute": 0, "rate_mg_per_h": 10})
+    infusion, nurse, url = charting(world, client_for)
     with CaptureQueriesContext(connection) as captured:
         response = nurse.post(
             f"{url}/vitals", {"minute": 1, "heart_rate_bpm": 80}, content_type="application/json"

@@ -232,6 +232,20 @@ def refused_page(clinic: Clinic, case: Case) -> tuple[str, str]:
     return form, page[page.rindex("<", 0, start) :]
 
 
+def assert_marked(markup: str, form: str, name: str) -> str:
+    """`name`'s input in `markup` is marked invalid and described by its own message, which sits
+    beside it and names the field by its label; the message's text."""
+    tag = control(markup, name)
+    message_id = f"error-{form}-{name}"
+    assert 'aria-invalid="true"' in tag, tag
+    assert f'aria-describedby="{message_id}"' in tag, tag
+    beside = re.search(rf'<span class="field-error" id="{message_id}">([^<]+)</span>', markup)
+    assert beside is not None, message_id
+    text = html.unescape(beside.group(1))
+    assert text.startswith(f"{LABELS[name]}: "), text
+    return text
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_every_bad_field_is_shown_beside_itself_and_marked(clinic: Clinic, case: Case) -> None:
     form, page = refused_page(clinic, case)
@@ -240,14 +254,7 @@ def test_every_bad_field_is_shown_beside_itself_and_marked(clinic: Clinic, case:
     items = re.findall(r"<li>(.*?)</li>", summary)
     assert len(items) == len(case.refused), summary
     for name in case.refused:
-        tag = control(page, name)
-        message_id = f"error-{form}-{name}"
-        assert 'aria-invalid="true"' in tag, tag
-        assert f'aria-describedby="{message_id}"' in tag, tag
-        beside = re.search(rf'<span class="field-error" id="{message_id}">([^<]+)</span>', page)
-        assert beside is not None, message_id
-        text = html.unescape(beside.group(1))
-        assert text.startswith(f"{LABELS[name]}: "), text
+        text = assert_marked(page, form, name)
         # The summary lists the same message, in the form's order.
         assert html.unescape(items[case.refused.index(name)]) == text
     for rule in case.rules:
@@ -469,14 +476,8 @@ def test_a_rows_refusal_is_shown_beside_that_rows_fields_only(
     items = re.findall(r"<li>(.*?)</li>", summary)
     assert len(items) == (len(case.refused) if len(case.refused) > 1 else 0), summary
     for name in case.refused:
-        tag = control(mine, name)
-        message_id = f"error-{row.form}-{name}"
-        assert 'aria-invalid="true"' in tag, tag
-        assert f'aria-describedby="{message_id}"' in tag, tag
-        beside = re.search(rf'<span class="field-error" id="{message_id}">([^<]+)</span>', mine)
-        assert beside is not None, message_id
-        assert html.unescape(beside.group(1)).startswith(f"{LABELS[name]}: ")
-        assert page.count(f'id="{message_id}"') == 1
+        assert_marked(mine, row.form, name)
+        assert page.count(f'id="error-{row.form}-{name}"') == 1
     for markup in [*case.kept, *row.kept]:
         assert markup in mine, markup
     # The other row: no mark, no message, none of the values typed into the refused row.
