@@ -25,11 +25,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("api_only_urls")]
 
 # The token's user with their memberships (one join, for the route's check and the site check),
 # the infusion; the engine's reads (rate log, ongoing events, and for a rate the latest vitals);
-# the row, the audit chain head and the audit row. Rates read the log once, inside the write, and
-# hand it on to the next step; vitals hand on the row just written. Transaction control is not
+# the row, the audit chain head and the audit row. Rates read the infusion's status again and the
+# log once, inside the write, and hand the log on to the next step; vitals hand on the row just
+# written. Transaction control is not
 # counted here: savepoints inside a test's transaction; see the committed test below for
 # production's.
-RATE_QUERIES = 8
+RATE_QUERIES = 9
 VITALS_QUERIES = 7
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
 # PostgreSQL takes the audit chain's advisory lock once, as the write begins; the append knows it

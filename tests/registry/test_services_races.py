@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +29,16 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from kip.registry.audit.chain import verify
 from kip.registry.audit.lock import CHAIN_LOCK
-from kip.registry.models import DeviationRequest, Infusion, TitrationStep
-from kip.registry.services import deviations, sessions
+from kip.registry.models import (
+    AdverseEvent,
+    DeviationRequest,
+    FollowUp,
+    Infusion,
+    MedicationDose,
+    TitrationStep,
+)
+from kip.registry.models.choices import Resolution
+from kip.registry.services import deviations, events, sessions
 from kip.registry.services.errors import Conflict, ServiceError
 from service_world import FAST_HASHERS, World, build_world, running
 
@@ -183,42 +192,140 @@ def test_a_rate_set_as_a_later_one_is_stored_is_judged_on_the_later_one(
     assert sorted(minutes) == [Decimal("0.0"), Decimal("40.0")]
 
 
-DECISIONS: dict[str, tuple[Callable[[World, Infusion, int], object], str]] = {
-    # what the service does, and the read its decision rests on
-    "rate": (
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_second_dose_given_at_once_is_judged_on_the_first(
+    world: World, started: Infusion
+) -> None:
+    """IV lorazepam is given once (max_doses 1): a double click gives it once."""
+    event = events.report_adverse_event(world.nurse, started.pk, "restlessness", 15).event
+    first, second = queued(
+        lambda: events.give_prn(world.nurse, event.pk, "lorazepam-iv", 15, can_take_oral=False),
+        lambda: events.give_prn(world.nurse, event.pk, "lorazepam-iv", 16, can_take_oral=False),
+    )
+    assert isinstance(first, events.PrnGiven), first
+    assert isinstance(second, ServiceError), second
+    assert second.rule == "adverse_events.prn.lorazepam-iv.max_doses"
+    assert MedicationDose.objects.filter(infusion=started, kind="prn").count() == 1
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_an_infusion_ended_twice_at_once_ends_once(world: World, started: Infusion) -> None:
+    first, second = queued(
+        lambda: sessions.end_infusion(world.nurse, started.pk),
+        lambda: sessions.end_infusion(world.nurse, started.pk),
+    )
+    assert isinstance(first, sessions.Ended), first
+    assert isinstance(second, ServiceError), second
+    calls = FollowUp.objects.filter(infusion=started)
+    assert calls.count() == len(first.follow_ups) > 0
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_no_rate_is_set_on_an_infusion_that_ended_first(world: World, started: Infusion) -> None:
+    """A rate is an order to the pump: refused once the infusion has ended. (Vitals and events
+    charted as it ends are observations, and are kept.)"""
+    ended, rate = queued(
+        lambda: sessions.end_infusion(world.nurse, started.pk),
+        lambda: sessions.record_rate(world.nurse, started.pk, 40, 15),
+    )
+    assert isinstance(ended, sessions.Ended), ended
+    assert isinstance(rate, ServiceError), rate
+    assert "completed" in rate.detail
+    assert TitrationStep.objects.filter(infusion=started).count() == 1
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_an_event_resolved_twice_at_once_keeps_the_first_resolution(
+    world: World, started: Infusion
+) -> None:
+    event = events.report_adverse_event(world.nurse, started.pk, "nausea", 15).event
+    first, second = queued(
+        lambda: events.resolve_adverse_event(world.nurse, event.pk, 20, Resolution.PRN_MEDICATION),
+        lambda: events.resolve_adverse_event(world.nurse, event.pk, 25, Resolution.SELF_RESOLVED),
+    )
+    assert isinstance(first, AdverseEvent), first
+    assert isinstance(second, Conflict), second
+    event.refresh_from_db()
+    assert (event.resolution, event.resolved_minute) == (Resolution.PRN_MEDICATION, Decimal("20.0"))
+
+
+def _request(w: World, infusion: Infusion) -> int:
+    return deviations.request_deviation(w.nurse, infusion.pk, 10, 15, reason="pain 9").request.pk
+
+
+def _restless(w: World, infusion: Infusion) -> int:
+    return events.report_adverse_event(w.nurse, infusion.pk, "restlessness", 15).event.pk
+
+
+def _none(w: World, infusion: Infusion) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    set_up: Callable[[World, Infusion], int]  # the id `act` acts on (a request, an event)
+    act: Callable[[World, Infusion, int], object]
+    read: str  # the start of the read the decision rests on
+
+
+DECISIONS = {
+    "rate": Decision(
+        _none,
         lambda w, infusion, _: sessions.record_rate(w.nurse, infusion.pk, 40, 15),
         'SELECT "registry_titrationstep"',
     ),
-    "request": (
+    "rate status": Decision(
+        _none,
+        lambda w, infusion, _: sessions.record_rate(w.nurse, infusion.pk, 40, 15),
+        'SELECT "registry_infusion"."id", "registry_infusion"."status" FROM',
+    ),
+    "request": Decision(
+        _none,
         lambda w, infusion, _: deviations.request_deviation(
             w.nurse, infusion.pk, 10, 15, reason="pain 9"
         ),
         'SELECT 1 AS "a" FROM "registry_deviationrequest"',
     ),
-    "approve": (
+    "approve": Decision(
+        _request,
         lambda w, _, request: deviations.approve_deviation(w.physician, request, reason="ok"),
         'SELECT "registry_deviationrequest"."id", "registry_deviationrequest"."status" FROM',
+    ),
+    "prn": Decision(
+        _restless,
+        lambda w, _, event: events.give_prn(
+            w.nurse, event, "lorazepam-iv", 15, can_take_oral=False
+        ),
+        'SELECT "registry_medicationdose"',
+    ),
+    "resolve": Decision(
+        _restless,
+        lambda w, _, event: events.resolve_adverse_event(
+            w.nurse, event, 20, Resolution.SELF_RESOLVED
+        ),
+        'SELECT "registry_adverseevent"."id", "registry_adverseevent"."resolution" FROM',
+    ),
+    "end": Decision(
+        _none,
+        lambda w, infusion, _: sessions.end_infusion(w.nurse, infusion.pk),
+        'SELECT "registry_infusion"."id", "registry_infusion"."status" FROM',
     ),
 }
 
 
-@pytest.mark.parametrize("decision", DECISIONS)
+@pytest.mark.parametrize("name", DECISIONS)
 def test_what_a_write_decides_on_is_read_inside_its_transaction(
-    world: World, started: Infusion, decision: str
+    world: World, started: Infusion, name: str
 ) -> None:
-    request = 0
-    if decision == "approve":
-        request = deviations.request_deviation(
-            world.nurse, started.pk, 10, 15, reason="pain 9"
-        ).request.pk
-    act, read = DECISIONS[decision]
+    decision = DECISIONS[name]
+    target = decision.set_up(world, started)
     with CaptureQueriesContext(connection) as captured:
-        act(world, started, request)
+        decision.act(world, started, target)
     sql = [q["sql"] for q in captured.captured_queries]
     begin = next(i for i, q in enumerate(sql) if q.startswith("BEGIN"))
     if connection.vendor == "postgresql":
         assert sql[begin + 1].startswith("SELECT pg_advisory_xact_lock("), sql
     commit = sql.index("COMMIT")
-    reads = [i for i, q in enumerate(sql) if q.startswith(read)]
+    reads = [i for i, q in enumerate(sql) if q.startswith(decision.read)]
     assert reads, sql
     assert all(begin < i < commit for i in reads), sql

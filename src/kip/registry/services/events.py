@@ -76,6 +76,15 @@ def _respond(
         raise from_input_error(exc) from None
 
 
+def still_ongoing(event: AdverseEvent, *, fresh: bool = True) -> None:
+    """Refuse acting on a resolved event; `fresh` reads its resolution again (inside the write:
+    of two users resolving it at once, the second is told it is resolved)."""
+    if fresh:
+        event.refresh_from_db(fields=["resolution"])
+    if event.resolution != Resolution.ONGOING:
+        raise Conflict("adverse_event_id", "adverse_events.resolution", "already resolved")
+
+
 def check_event(found: Refusals, term: str, minute: float | None) -> Decimal | None:
     """An event's term and onset minute, every refusal noted in `found` (no database read): the
     minute to a tenth, None when it is not given or refused."""
@@ -147,12 +156,15 @@ def give_prn(
             f"{prn_id} is not listed for {event.term} and no physician ordered PRN medication",
         )
     at = tenths(minute, "minute", "session.minute", event.onset_minute, MAX_MINUTE)
-    request = _request(infusion, event.term, at, can_take_oral, self_resolved=False)
-    option, checks = adverse.evaluate_prn(med, request, protocol.adverse_events)
-    failed = [c for c in checks if not c.ok]
-    if failed:
-        raise ServiceError("prn_id", failed[0].reason.rule, f"{prn_id} refused: {failed[0].why}")
     with writing(user, f"PRN {prn_id} for {event.term}", source):
+        # Judged on the doses as stored while every other clinical write waits: a dose given at
+        # the same moment (a double click, a colleague) counts towards the cap and the interval.
+        request = _request(infusion, event.term, at, can_take_oral, self_resolved=False)
+        option, checks = adverse.evaluate_prn(med, request, protocol.adverse_events)
+        failed = [c for c in checks if not c.ok]
+        if failed:
+            first = failed[0]
+            raise ServiceError("prn_id", first.reason.rule, f"{prn_id} refused: {first.why}")
         dose = MedicationDose.objects.create(
             infusion=infusion,
             kind=DoseKind.PRN,
@@ -182,8 +194,7 @@ def physician_decision(
     event = get_adverse_event(user, adverse_event_id, Action.APPROVE_DEVIATION)
     infusion = event.infusion
     require_status(infusion, DURING, "decide on an event during")
-    if event.resolution != Resolution.ONGOING:
-        raise Conflict("adverse_event_id", "adverse_events.resolution", "the event is resolved")
+    still_ongoing(event, fresh=False)
     response = _respond(
         infusion, _request(infusion, event.term, event.onset_minute, True, self_resolved=False)
     )
@@ -202,6 +213,7 @@ def physician_decision(
         MAX_MINUTE,
     )
     with writing(user, note.strip() or f"physician decision {decision.value}", source):
+        still_ongoing(event)
         event.decided_minute = at
         event.physician_evaluated = True
         event.evaluated_by = user
@@ -224,10 +236,10 @@ def resolve_adverse_event(
     event = get_adverse_event(user, adverse_event_id, Action.RUN_INFUSION)
     if resolution == Resolution.ONGOING:
         raise ServiceError("resolution", "adverse_events.resolution", "must resolve the event")
-    if event.resolution != Resolution.ONGOING:
-        raise Conflict("adverse_event_id", "adverse_events.resolution", "already resolved")
+    still_ongoing(event, fresh=False)
     at = tenths(minute, "minute", "session.minute", event.onset_minute, MAX_MINUTE)
     with writing(user, f"resolve {event.term}", source):
+        still_ongoing(event)
         event.resolution = resolution
         event.resolved_minute = at
         event.save()

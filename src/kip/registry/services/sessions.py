@@ -115,6 +115,13 @@ def require_status(infusion: Infusion, allowed: tuple[InfusionStatus, ...], doin
         )
 
 
+def still(infusion: Infusion, allowed: tuple[InfusionStatus, ...], doing: str) -> None:
+    """require_status on the status read again, inside the write that depends on it: another
+    user may have started or ended the infusion since it was read."""
+    infusion.refresh_from_db(fields=["status"])
+    require_status(infusion, allowed, doing)
+
+
 def recorded_values(infusion: Infusion) -> set[RecordedValue]:
     """The check-in values the infusion holds (blank text is not a value)."""
     held = {
@@ -282,6 +289,7 @@ def start_infusion(user: User, infusion_id: int, *, source: Source = "app") -> I
         first = decision.blockers[0]
         raise ServiceError("infusion_id", first.rule, f"not eligible: {first.text}")
     with writing(user, "start infusion", source):
+        still(infusion, BEFORE_START, "start")
         infusion.status = InfusionStatus.RUNNING
         infusion.started_at = timezone.now()
         infusion.save()
@@ -368,6 +376,7 @@ def record_rate(
     # Classified inside the write, on the log as it stands while every other clinical write waits
     # (the chain lock): two rates set on one infusion at once are judged one after the other.
     with writing(user, reason.strip() or f"rate {rate} mg/h at minute {at}", source):
+        still(infusion, (InfusionStatus.RUNNING,), "set a rate for")
         checked = classify_rate(infusion, minute, rate_mg_per_h)
         approver = _approver(infusion, checked.proposed, approved_by_id, reason)
         step = store_step(infusion, checked, entered_by=user, approver=approver, reason=reason)
@@ -587,18 +596,23 @@ def end_infusion(
     gives a lower one) and schedule the plan's follow-ups."""
     infusion = get_infusion(user, infusion_id, Action.RUN_INFUSION)
     require_status(infusion, (InfusionStatus.RUNNING,), "end")
-    highest = TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("rate_mg_per_h"))["m"]
-    tolerated = highest
-    if max_rate_tolerated is not None:
-        tolerated = tenths(
-            max_rate_tolerated,
-            "max_rate_tolerated",
-            "session.max_rate_tolerated",
-            Decimal(0),
-            highest if highest is not None else Decimal(0),
-        )
     decision = decide_plan(infusion.patient, engine_io.infusion_day(infusion), infusion)
     with writing(user, "end infusion", source):
+        # Inside the write: of two users ending it at once, the second is told it has ended (and
+        # its follow-ups are scheduled once); the highest rate is the last one set.
+        still(infusion, (InfusionStatus.RUNNING,), "end")
+        highest = TitrationStep.objects.filter(infusion=infusion).aggregate(m=Max("rate_mg_per_h"))[
+            "m"
+        ]
+        tolerated = highest
+        if max_rate_tolerated is not None:
+            tolerated = tenths(
+                max_rate_tolerated,
+                "max_rate_tolerated",
+                "session.max_rate_tolerated",
+                Decimal(0),
+                highest if highest is not None else Decimal(0),
+            )
         infusion.status = InfusionStatus.STOPPED if stopped_early else InfusionStatus.COMPLETED
         infusion.ended_at = timezone.now()
         infusion.max_rate_mg_per_h = tolerated
