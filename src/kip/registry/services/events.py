@@ -76,7 +76,7 @@ def _respond(
         raise from_input_error(exc) from None
 
 
-def still_ongoing(event: AdverseEvent, *, fresh: bool = True) -> None:
+def _still_ongoing(event: AdverseEvent, *, fresh: bool = False) -> None:
     """Refuse acting on a resolved event; `fresh` reads its resolution again (inside the write:
     of two users resolving it at once, the second is told it is resolved)."""
     if fresh:
@@ -194,7 +194,7 @@ def physician_decision(
     event = get_adverse_event(user, adverse_event_id, Action.APPROVE_DEVIATION)
     infusion = event.infusion
     require_status(infusion, DURING, "decide on an event during")
-    still_ongoing(event, fresh=False)
+    _still_ongoing(event)
     response = _respond(
         infusion, _request(infusion, event.term, event.onset_minute, True, self_resolved=False)
     )
@@ -213,7 +213,7 @@ def physician_decision(
         MAX_MINUTE,
     )
     with writing(user, note.strip() or f"physician decision {decision.value}", source):
-        still_ongoing(event)
+        _still_ongoing(event, fresh=True)
         event.decided_minute = at
         event.physician_evaluated = True
         event.evaluated_by = user
@@ -236,10 +236,10 @@ def resolve_adverse_event(
     event = get_adverse_event(user, adverse_event_id, Action.RUN_INFUSION)
     if resolution == Resolution.ONGOING:
         raise ServiceError("resolution", "adverse_events.resolution", "must resolve the event")
-    still_ongoing(event, fresh=False)
+    _still_ongoing(event)
     at = tenths(minute, "minute", "session.minute", event.onset_minute, MAX_MINUTE)
     with writing(user, f"resolve {event.term}", source):
-        still_ongoing(event)
+        _still_ongoing(event, fresh=True)
         event.resolution = resolution
         event.resolved_minute = at
         event.save()
